@@ -1,0 +1,67 @@
+"""Re-execute notebooks in place on the CPU: ``python -m helpers.execute [NOTEBOOK ...]``.
+
+Each notebook runs top to bottom in a fresh kernel with ``NOTEBOOK_DEVICE=cpu``, from the
+notebooks folder. Cells tagged ``raises-exception`` may raise; any other error stops with a
+message. Run metadata that churns (timings, widget state, the exact Python version) is not
+stored, so a re-run that changes nothing leaves the file unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+from .nav import ROOT, notebooks
+
+KEEP_CELL_METADATA = ("tags", "jupyter", "collapsed")
+
+
+def clean(nb: nbformat.NotebookNode) -> None:
+    """Drop run-to-run noise from a notebook's metadata."""
+    nb.metadata = nbformat.from_dict(
+        {
+            "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        }
+    )
+    for cell in nb.cells:
+        cell.metadata = nbformat.from_dict({k: v for k, v in cell.metadata.items() if k in KEEP_CELL_METADATA})
+
+
+def execute(path: Path, timeout: int = 300) -> float:
+    """Execute one notebook in place; return the seconds it took."""
+    nb = nbformat.read(path, as_version=4)
+    os.environ["NOTEBOOK_DEVICE"] = "cpu"
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+        record_timing=False,
+        store_widget_state=False,
+    )
+    start = time.perf_counter()
+    client.execute()
+    seconds = time.perf_counter() - start
+    clean(nb)
+    nbformat.validate(nb)
+    path.write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
+    return seconds
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    paths = [Path(a).resolve() for a in args] or notebooks(ROOT / "notebooks")
+    for path in paths:
+        seconds = execute(path)
+        print(f"executed {path.name} in {seconds:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

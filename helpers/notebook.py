@@ -1,0 +1,103 @@
+"""Notebook set-up: seeding, print options and the choice of device.
+
+Every notebook starts with ``device = setup_notebook(seed=0)``.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+
+import numpy as np
+import torch
+
+ENV_VAR = "NOTEBOOK_DEVICE"
+_KNOWN = ("cpu", "cuda", "mps")
+
+
+def _available() -> list[str]:
+    names = ["cpu"]
+    if torch.cuda.is_available():
+        names.append("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        names.append("mps")
+    return names
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's ``random``, NumPy and torch (CPU and every CUDA device).
+
+    Example: ``seed_everything(0)``.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__} {seed!r}")
+    if not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be in [0, 2**32), got {seed}")
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+
+
+def pick_device(name: str | torch.device | None = None) -> torch.device:
+    """Return the device to compute on.
+
+    ``name`` if given, else the ``NOTEBOOK_DEVICE`` environment variable, else the first
+    available of cuda, mps, cpu. An unknown or unavailable name raises ``ValueError``
+    naming the devices this machine has. Example: ``pick_device("cpu")``.
+    """
+    source = "argument name"
+    if name is None:
+        name = os.environ.get(ENV_VAR) or None
+        source = f"environment variable {ENV_VAR}"
+    if name is None:
+        for candidate in ("cuda", "mps"):
+            if candidate in _available():
+                return torch.device(candidate)
+        return torch.device("cpu")
+    if isinstance(name, torch.device):
+        name = str(name)
+    if not isinstance(name, str):
+        raise TypeError(f"device name must be a str or torch.device, got {type(name).__name__}")
+    wanted = name.strip().lower()
+    kind = wanted.split(":")[0]
+    available = _available()
+    if kind not in _KNOWN:
+        raise ValueError(
+            f"unknown device {name!r} (from the {source}); expected one of {', '.join(_KNOWN)}; "
+            f"this machine has: {', '.join(available)}"
+        )
+    if kind not in available:
+        raise ValueError(
+            f"device {name!r} (from the {source}) is not available here; "
+            f"this machine has: {', '.join(available)}"
+        )
+    try:
+        device = torch.device(wanted)
+    except RuntimeError as exc:
+        raise ValueError(f"cannot parse device {name!r} (from the {source}): {exc}") from None
+    if kind == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ValueError(
+            f"device {name!r} does not exist; this machine has {torch.cuda.device_count()} CUDA device(s)"
+        )
+    return device
+
+
+def setup_notebook(seed: int = 0, device: str | torch.device | None = None) -> torch.device:
+    """Seed every RNG, set print options and pick the device; print a one-line report.
+
+    Returns the ``torch.device`` the notebook should put its tensors and models on.
+    Example: ``device = setup_notebook(seed=0)``.
+    """
+    from . import __version__
+
+    chosen = pick_device(device)
+    seed_everything(seed)
+    torch.set_printoptions(precision=4, sci_mode=False)
+    np.set_printoptions(precision=4, suppress=True)
+    print(
+        f"Python {platform.python_version()} | torch {torch.__version__} | "
+        f"helpers {__version__} | device: {chosen} | seed: {seed}"
+    )
+    return chosen

@@ -1,0 +1,113 @@
+"""The notebook template of ../shared/STYLE.md as checks: ``check_notebook(path)`` lists what breaks it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+
+NAME_RE = re.compile(r"^(\d\d)_[a-z0-9_]+\.ipynb$")
+TITLE_RE = re.compile(r"^#\s+(\d\d)\s+·\s+\S")
+LINK_RE = re.compile(r"\]\(([^)\s]+)\)")
+WARNING_RE = re.compile(r"\b[A-Za-z]*Warning\b[:(]|\bwarnings\.warn\b")
+RAISES_TAGS = {"raises-exception", "nbval-raises-exception"}
+IGNORE_TAG = "nbval-ignore-output"
+MAX_IGNORED = 0.10
+
+
+def _src(cell) -> str:
+    return "".join(cell.source) if isinstance(cell.source, list) else cell.source
+
+
+def _output_text(out) -> str:
+    if out.get("output_type") == "stream":
+        return "".join(out.get("text", ""))
+    if out.get("output_type") == "error":
+        return f"{out.get('ename')}: {out.get('evalue')}"
+    data = out.get("data", {})
+    return "".join(data.get("text/plain", "")) + "".join(data.get("text/html", ""))
+
+
+def check_notebook(path: Path) -> list[str]:
+    """Every way the notebook at ``path`` breaks the template; empty when it follows it."""
+    problems: list[str] = []
+    path = Path(path)
+    match = NAME_RE.match(path.name)
+    if not match:
+        problems.append(f"file name {path.name!r} is not NN_slug.ipynb (lower case, digits, underscores)")
+    nb = nbformat.read(path, as_version=4)
+    cells = nb.cells
+    code = [c for c in cells if c.cell_type == "code"]
+
+    # Title cell.
+    first = cells[0] if cells else None
+    if first is None or first.cell_type != "markdown" or not TITLE_RE.match(_src(first).lstrip()):
+        problems.append("the first cell is not a markdown title '# NN · Title'")
+    else:
+        number = _src(first).lstrip()[2:4]
+        if match and number != match.group(1):
+            problems.append(f"title number {number} differs from the file name's {match.group(1)}")
+        for needed in ("You will learn", "You need", "Time"):
+            if needed not in _src(first):
+                problems.append(f"the title cell lacks {needed!r}")
+
+    # Setup cell: the first code cell calls setup_notebook.
+    if not code or "setup_notebook(" not in _src(code[0]):
+        problems.append("the first code cell does not call setup_notebook(...)")
+
+    # Sections.
+    markdown = [_src(c) for c in cells if c.cell_type == "markdown"]
+    for heading in ("## Summary", "## Exercises"):
+        if not any(re.search(rf"^{re.escape(heading)}\b", m, re.M) for m in markdown):
+            problems.append(f"no {heading!r} section")
+
+    # Navigation lines whose links resolve.
+    nav = [m for m in markdown if m.startswith("<!-- nav -->")]
+    if len(nav) < 2:
+        problems.append(f"expected a navigation line at the top and at the bottom, found {len(nav)}")
+    for m in markdown:
+        for target in LINK_RE.findall(m):
+            if re.match(r"^[a-z]+://|^#|^mailto:", target):
+                continue
+            file_part = target.split("#", 1)[0]
+            if file_part and not (path.parent / file_part).exists():
+                problems.append(f"link to {target!r} does not resolve")
+
+    # Execution: every code cell run once, in order 1..n, in one kernel.
+    counts = [c.execution_count for c in code if _src(c).strip()]
+    if any(n is None for n in counts):
+        problems.append(f"{sum(n is None for n in counts)} code cell(s) never executed")
+    elif counts != list(range(1, len(counts) + 1)):
+        problems.append(f"execution counts are {counts[:8]}..., not 1..n from one fresh kernel")
+
+    # Outputs: errors only where tagged, no warnings, something to read.
+    outputs = 0
+    for i, c in enumerate(code):
+        tags = set(c.metadata.get("tags", []))
+        outputs += len(c.outputs)
+        for out in c.outputs:
+            if out.get("output_type") == "error" and not tags & RAISES_TAGS:
+                problems.append(f"code cell {i} has an error output ({out.get('ename')}) but no raises-exception tag")
+            text = _output_text(out)
+            if (out.get("name") == "stderr" and text.strip()) or WARNING_RE.search(text):
+                problems.append(f"code cell {i} has warning or stderr text in its output: {text.strip()[:80]!r}")
+        if tags & RAISES_TAGS and not any(o.get("output_type") == "error" for o in c.outputs):
+            problems.append(f"code cell {i} is tagged raises-exception but stored no error")
+    if code and outputs == 0:
+        problems.append("no stored outputs: execute the notebook (make execute)")
+
+    ignored = sum(IGNORE_TAG in c.metadata.get("tags", []) for c in code)
+    if code and ignored / len(code) > MAX_IGNORED:
+        problems.append(f"{ignored} of {len(code)} code cells are tagged {IGNORE_TAG} (at most 10%)")
+
+    # Metadata.
+    if nb.metadata.get("kernelspec", {}).get("name") != "python3":
+        problems.append(f"kernelspec is {nb.metadata.get('kernelspec', {}).get('name')!r}, not 'python3'")
+    if "widgets" in nb.metadata:
+        problems.append("notebook metadata stores widget state (re-execute with make execute)")
+    for i, c in enumerate(cells):
+        extra = set(c.metadata) - {"tags", "jupyter", "collapsed"}
+        if extra:
+            problems.append(f"cell {i} carries run metadata {sorted(extra)} (re-execute with make execute)")
+    return problems

@@ -1,0 +1,97 @@
+import random
+
+import numpy as np
+import pytest
+import torch
+
+import helpers
+from helpers import pick_device, seed_everything, setup_notebook
+
+
+def test_seed_everything_repeats_python_numpy_and_torch():
+    seed_everything(3)
+    first = (random.random(), np.random.rand(), torch.rand(1).item())
+    seed_everything(3)
+    assert (random.random(), np.random.rand(), torch.rand(1).item()) == first
+    seed_everything(4)
+    assert torch.rand(1).item() != first[2]
+
+
+@pytest.mark.parametrize("bad", [1.5, "0", None, True])
+def test_seed_must_be_an_int(bad):
+    with pytest.raises(TypeError, match="seed must be an int"):
+        seed_everything(bad)
+
+
+def test_seed_range():
+    with pytest.raises(ValueError, match=r"seed must be in \[0, 2\*\*32\)"):
+        seed_everything(-1)
+
+
+def test_pick_device_default_is_cpu_here(monkeypatch):
+    monkeypatch.delenv("NOTEBOOK_DEVICE", raising=False)
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    if expected == "cpu" and torch.backends.mps.is_available():
+        expected = "mps"
+    assert pick_device().type == expected
+
+
+def test_pick_device_argument_wins_over_environment(monkeypatch):
+    monkeypatch.setenv("NOTEBOOK_DEVICE", "definitely-not-a-device")
+    assert pick_device("cpu") == torch.device("cpu")
+    assert pick_device(torch.device("cpu")) == torch.device("cpu")
+
+
+def test_pick_device_reads_environment(monkeypatch):
+    monkeypatch.setenv("NOTEBOOK_DEVICE", "cpu")
+    assert pick_device() == torch.device("cpu")
+    monkeypatch.setenv("NOTEBOOK_DEVICE", "tpu")
+    with pytest.raises(ValueError, match=r"unknown device 'tpu' \(from the environment variable NOTEBOOK_DEVICE\).*this machine has: cpu"):
+        pick_device()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on a machine without CUDA")
+def test_unavailable_device_names_what_is_available():
+    with pytest.raises(ValueError, match=r"device 'cuda' .* is not available here; this machine has: cpu"):
+        pick_device("cuda")
+
+
+def test_pick_device_type_error():
+    with pytest.raises(TypeError, match="device name must be a str"):
+        pick_device(3)
+
+
+def test_setup_notebook_prints_one_line_and_sets_print_options(capsys):
+    device = setup_notebook(seed=0, device="cpu")
+    out = capsys.readouterr().out
+    assert device == torch.device("cpu")
+    assert out.count("\n") == 1
+    for part in (f"torch {torch.__version__}", f"helpers {helpers.__version__}", "device: cpu", "seed: 0", "Python 3."):
+        assert part in out
+    assert str(torch.tensor([0.123456, 1e-8])) == "tensor([0.1235, 0.0000])"
+    torch.set_printoptions(profile="default")
+
+
+def test_setup_notebook_is_reproducible(capsys):
+    setup_notebook(seed=7, device="cpu")
+    a = torch.randn(3)
+    setup_notebook(seed=7, device="cpu")
+    assert torch.equal(torch.randn(3), a)
+    torch.set_printoptions(profile="default")
+
+
+def test_import_changes_no_global_state():
+    import subprocess
+    import sys
+
+    code = (
+        "import matplotlib, torch, random\n"
+        "before = {k: matplotlib.rcParams._get(k) for k in dict.keys(matplotlib.rcParams)}; s = random.getstate(); t = torch.random.get_rng_state()\n"
+        "import helpers\n"
+        "assert {k: matplotlib.rcParams._get(k) for k in dict.keys(matplotlib.rcParams)} == before, 'rcParams changed'\n"
+        "assert random.getstate() == s and torch.equal(torch.random.get_rng_state(), t), 'RNG touched'\n"
+        "import sys; assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
