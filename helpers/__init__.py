@@ -3,31 +3,47 @@
 Importing this package changes no global state: no seeding, no rcParams, no printing.
 """
 
-from .exercises import check_sgd_prediction, check_train_step
+from .data import BlogNet, TinyMLP, make_spirals
+from .exercises import CheckResult, check_sgd_prediction, check_train_step
+from .grads import GradientRecorder, grad_stats, plot_grad_flow, plot_grad_histograms
+from .lr import LRRecorder, lr_schedule, plot_lr_schedule
 from .notebook import pick_device, seed_everything, setup_notebook
-from .surfaces import (
-    SURFACES,
-    DivergedError,
-    bowl,
-    plot_trajectories,
-    rosenbrock,
-    saddle,
-    trace_optimizer,
-)
+from .surfaces import SURFACES, DivergedError, bowl, plot_trajectories, rosenbrock, saddle, trace_optimizer
+from .tables import optimizer_state_table, param_group_table, plot_state_bytes, state_bytes
+from .widgets import lr_groups_playground, optimizer_playground, playground_run, train_two_groups
 
 __version__ = "0.1.0"
 
 __all__ = [
     "SURFACES",
+    "BlogNet",
+    "CheckResult",
     "DivergedError",
+    "GradientRecorder",
+    "LRRecorder",
+    "TinyMLP",
     "bowl",
     "check_sgd_prediction",
     "check_train_step",
+    "grad_stats",
+    "lr_groups_playground",
+    "lr_schedule",
+    "make_spirals",
+    "optimizer_playground",
+    "optimizer_state_table",
+    "param_group_table",
     "pick_device",
+    "playground_run",
+    "plot_grad_flow",
+    "plot_grad_histograms",
+    "plot_lr_schedule",
+    "plot_state_bytes",
     "plot_trajectories",
     "rosenbrock",
     "saddle",
     "seed_everything",
     "setup_notebook",
+    "state_bytes",
     "trace_optimizer",
+    "train_two_groups",
 ]

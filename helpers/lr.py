@@ -1,0 +1,154 @@
+"""Learning rates per parameter group: record them while training, or preview a schedule."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pandas as pd
+import torch
+
+from ._checks import require_optimizer, require_positive_int
+from ._style import colour, get_ax
+
+
+def _float(value: Any) -> float:
+    return float(value.item()) if isinstance(value, torch.Tensor) else float(value)
+
+
+def group_values(optimizer: torch.optim.Optimizer) -> list[dict[str, float]]:
+    """For each group: its ``lr``, and ``momentum`` or ``beta1`` where the group has one."""
+    out = []
+    for group in optimizer.param_groups:
+        row = {"lr": _float(group["lr"])}
+        if "momentum" in group:
+            row["momentum"] = _float(group["momentum"])
+        if "betas" in group:
+            row["beta1"] = _float(group["betas"][0])
+        out.append(row)
+    return out
+
+
+def _names_for(names: Sequence[str] | None, n: int) -> list[str]:
+    given = list(names or [])
+    return [given[g] if g < len(given) else f"group {g}" for g in range(n)]
+
+
+def _plot_lr(history: pd.DataFrame, names: Sequence[str] | None, ax: Any, title: str) -> Any:
+    if history.empty:
+        raise ValueError("nothing recorded yet: call optimizer.step() while the recorder is on")
+    ax = get_ax(ax)
+    groups = sorted(history["group"].unique())
+    labels = _names_for(names, max(groups) + 1)
+    for g in groups:
+        part = history[history["group"] == g]
+        ax.plot(part["step"], part["lr"], color=colour(g), label=labels[g], linewidth=1.8, drawstyle="steps-post")
+    ax.set_xlabel("step")
+    ax.set_ylabel("learning rate")
+    ax.set_title(title)
+    ax.legend()
+    return ax
+
+
+class LRRecorder:
+    """Record every group's learning rate (and momentum or beta1) at every ``optimizer.step()``.
+
+    The values recorded for step k are the ones step k used (read just before it). A group
+    added later with ``add_param_group`` appears from the step it was added. ``history`` is a
+    DataFrame with one row per step and group: ``step``, ``group``, ``lr``, and
+    ``momentum``/``beta1`` where present. Use as a context manager (or ``start()``/``remove()``)::
+
+        with LRRecorder(optimizer, names=["backbone", "head"]) as lrs:
+            ...
+        lrs.plot()
+    """
+
+    def __init__(self, optimizer: torch.optim.Optimizer, names: Sequence[str] | None = None):
+        self.optimizer = require_optimizer(optimizer)
+        if names is not None and (isinstance(names, str) or not all(isinstance(n, str) for n in names)):
+            raise TypeError(f"names must be a list of strings, one per group, got {names!r}")
+        self.names = list(names) if names is not None else None
+        self._rows: list[dict[str, float | int]] = []
+        self._handle: Any = None
+        self.steps = 0
+
+    def _pre(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        self.steps += 1
+        for g, values in enumerate(group_values(optimizer)):
+            self._rows.append({"step": self.steps, "group": g, **values})
+
+    def start(self) -> "LRRecorder":
+        if self._handle is None:
+            self._handle = self.optimizer.register_step_pre_hook(self._pre)
+        return self
+
+    def remove(self) -> None:
+        """Remove the hook (the history is kept)."""
+        if self._handle is not None:
+            self._handle.remove()
+            self._handle = None
+
+    def __enter__(self) -> "LRRecorder":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.remove()
+
+    @property
+    def history(self) -> pd.DataFrame:
+        columns = ["step", "group", "lr"]
+        for extra in ("momentum", "beta1"):
+            if any(extra in r for r in self._rows):
+                columns.append(extra)
+        return pd.DataFrame(self._rows, columns=columns)
+
+    def plot(self, ax: Any = None) -> Any:
+        """One line per group: the learning rate each step used. Returns the Axes."""
+        return _plot_lr(self.history, self.names, ax, "Learning rate per parameter group")
+
+
+def lr_schedule(
+    make_optimizer: Callable[[], torch.optim.Optimizer],
+    make_scheduler: Callable[[torch.optim.Optimizer], Any],
+    steps: int,
+) -> pd.DataFrame:
+    """Each group's learning rate over ``steps`` steps of a real scheduler, without training.
+
+    ``make_optimizer()`` builds the optimizer (it is never stepped, so no parameter moves);
+    ``make_scheduler(optimizer)`` builds the scheduler. Returns the same columns as
+    ``LRRecorder.history``. Example:
+    ``lr_schedule(lambda: SGD(model.parameters(), lr=0.1), lambda o: StepLR(o, 10), 30)``.
+    """
+    require_positive_int(steps, "steps")
+    if not callable(make_optimizer) or not callable(make_scheduler):
+        raise TypeError("make_optimizer and make_scheduler must be callables: lambda: SGD(...), lambda opt: StepLR(opt, ...)")
+    optimizer = make_optimizer()
+    require_optimizer(optimizer, "make_optimizer()")
+    scheduler = make_scheduler(optimizer)
+    if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        raise TypeError("ReduceLROnPlateau follows a measured loss, so it has no schedule to preview")
+    if not hasattr(scheduler, "step") or getattr(scheduler, "optimizer", optimizer) is not optimizer:
+        raise TypeError("make_scheduler(optimizer) must return a learning-rate scheduler built on that optimizer")
+    rows = []
+    with warnings.catch_warnings():
+        # We step the scheduler alone on purpose: the optimizer is never stepped in a preview.
+        warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler\.step\(\)` before")
+        for step in range(1, steps + 1):
+            for g, values in enumerate(group_values(optimizer)):
+                rows.append({"step": step, "group": g, **values})
+            scheduler.step()
+    return pd.DataFrame(rows)
+
+
+def plot_lr_schedule(
+    make_optimizer: Callable[[], torch.optim.Optimizer],
+    make_scheduler: Callable[[torch.optim.Optimizer], Any],
+    steps: int,
+    ax: Any = None,
+    *,
+    names: Sequence[str] | None = None,
+) -> Any:
+    """Preview a schedule for every group (see ``lr_schedule``); one line per group. Returns the Axes."""
+    history = lr_schedule(make_optimizer, make_scheduler, steps)
+    return _plot_lr(history, names, ax, "Learning-rate schedule per parameter group")
