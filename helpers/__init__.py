@@ -3,6 +3,7 @@
 Importing this package changes no global state: no seeding, no rcParams, no printing.
 """
 
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import BlogNet, TinyMLP, make_spirals
 from .exercises import CheckResult, check_sgd_prediction, check_train_step
 from .grads import GradientRecorder, grad_stats, plot_grad_flow, plot_grad_histograms
@@ -17,6 +18,7 @@ __version__ = "0.1.0"
 __all__ = [
     "SURFACES",
     "BlogNet",
+    "CheckpointError",
     "CheckResult",
     "DivergedError",
     "GradientRecorder",
@@ -26,6 +28,7 @@ __all__ = [
     "check_sgd_prediction",
     "check_train_step",
     "grad_stats",
+    "load_checkpoint",
     "lr_groups_playground",
     "lr_schedule",
     "make_spirals",
@@ -41,6 +44,7 @@ __all__ = [
     "plot_trajectories",
     "rosenbrock",
     "saddle",
+    "save_checkpoint",
     "seed_everything",
     "setup_notebook",
     "state_bytes",
