@@ -5,10 +5,19 @@ Importing this package changes no global state: no seeding, no rcParams, no prin
 
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import BlogNet, TinyMLP, make_spirals
-from .exercises import CheckResult, check_sgd_prediction, check_train_step
-from .grads import GradientRecorder, grad_stats, plot_grad_flow, plot_grad_histograms
+from .exercises import (
+    CheckResult,
+    check_accumulation,
+    check_body_head_lrs,
+    check_moves,
+    check_no_decay_groups,
+    check_sgd_prediction,
+    check_train_step,
+)
+from .grads import GradientRecorder, grad_stats, plot_grad_flow, plot_grad_histograms, plot_grad_norms
 from .lr import LRRecorder, lr_schedule, plot_lr_schedule
 from .notebook import pick_device, seed_everything, setup_notebook
+from .plots import plot_lines
 from .surfaces import SURFACES, DivergedError, bowl, plot_trajectories, rosenbrock, saddle, trace_optimizer
 from .tables import optimizer_state_table, param_group_table, plot_state_bytes, state_bytes
 from .widgets import lr_groups_playground, optimizer_playground, playground_run, train_two_groups
@@ -25,6 +34,10 @@ __all__ = [
     "LRRecorder",
     "TinyMLP",
     "bowl",
+    "check_accumulation",
+    "check_body_head_lrs",
+    "check_moves",
+    "check_no_decay_groups",
     "check_sgd_prediction",
     "check_train_step",
     "grad_stats",
@@ -39,6 +52,8 @@ __all__ = [
     "playground_run",
     "plot_grad_flow",
     "plot_grad_histograms",
+    "plot_grad_norms",
+    "plot_lines",
     "plot_lr_schedule",
     "plot_state_bytes",
     "plot_trajectories",

@@ -43,7 +43,7 @@ def execute(path: Path, timeout: int = 300) -> float:
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
         record_timing=False,
-        store_widget_state=False,
+        store_widget_state=True,  # False trips nbclient on Output widgets; clean() drops the state
     )
     start = time.perf_counter()
     client.execute()

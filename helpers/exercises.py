@@ -149,3 +149,151 @@ def check_sgd_prediction(value: Any) -> CheckResult:
         f"you said {got}, torch.optim.SGD gives {expected:.4f}",
         "the gradient of (w - 5)**2 is 2 * (w - 5); SGD does w <- w - lr * grad",
     )
+
+
+# --- 01_param_groups -------------------------------------------------------------------
+
+_NORMS = (
+    torch.nn.LayerNorm,
+    torch.nn.GroupNorm,
+    torch.nn.modules.batchnorm._BatchNorm,
+    torch.nn.modules.instancenorm._InstanceNorm,
+)
+
+
+def _no_decay_names(model: torch.nn.Module) -> set[str]:
+    """Biases and every parameter of a normalization layer."""
+    names = set()
+    for module_name, module in model.named_modules():
+        for param_name, _ in module.named_parameters(recurse=False):
+            full = f"{module_name}.{param_name}" if module_name else param_name
+            if param_name == "bias" or isinstance(module, _NORMS):
+                names.add(full)
+    return names
+
+
+def _group_of(optimizer: torch.optim.Optimizer) -> dict[int, dict[str, Any]]:
+    return {id(p): group for group in optimizer.param_groups for p in group["params"]}
+
+
+def check_no_decay_groups(optimizer: Any, model: torch.nn.Module) -> CheckResult:
+    """Check an optimizer that decays every weight except biases and normalization weights.
+
+    Every parameter of ``model`` must be in the optimizer exactly once; biases and the
+    parameters of norm layers in a group with ``weight_decay == 0``; all others in a group
+    with ``weight_decay > 0``. Example: ``check_no_decay_groups(optimizer, model)``.
+    """
+    if optimizer is None or optimizer is ...:
+        print(NOT_DONE.replace("`raise NotImplementedError`", "the `...`"))
+        return CheckResult(False)
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        return _report(False, f"build a torch.optim optimizer, got {type(optimizer).__name__}")
+    groups = _group_of(optimizer)
+    no_decay = _no_decay_names(model)
+    for name, p in model.named_parameters():
+        group = groups.get(id(p))
+        if group is None:
+            return _report(False, f"{name} is not in the optimizer", "every parameter must be trained")
+        decay = float(group.get("weight_decay", 0))
+        if name in no_decay and decay != 0:
+            return _report(False, f"{name} has weight_decay={decay:g}, expected 0", "biases and norm-layer weights get no decay")
+        if name not in no_decay and decay == 0:
+            return _report(False, f"{name} has weight_decay=0, expected > 0", "only biases and norm-layer weights skip decay")
+    return _report(True, f"{len(no_decay)} tensors without decay, {sum(1 for _ in model.parameters()) - len(no_decay)} with.")
+
+
+def check_body_head_lrs(optimizer: Any, model: torch.nn.Module, body_lr: float = 1e-4, head_lr: float = 1e-2) -> CheckResult:
+    """Check one optimizer that trains ``model.body`` at ``body_lr`` and ``model.head`` at ``head_lr``.
+
+    Example: ``check_body_head_lrs(optimizer, model)``.
+    """
+    if optimizer is None or optimizer is ...:
+        print(NOT_DONE.replace("`raise NotImplementedError`", "the `...`"))
+        return CheckResult(False)
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        return _report(False, f"build a torch.optim optimizer, got {type(optimizer).__name__}")
+    groups = _group_of(optimizer)
+    for part, lr in (("body", body_lr), ("head", head_lr)):
+        for name, p in getattr(model, part).named_parameters():
+            group = groups.get(id(p))
+            if group is None:
+                return _report(False, f"{part}.{name} is not in the optimizer", "pass one dict per part: {'params': model.body.parameters(), 'lr': ...}")
+            if not math.isclose(float(group["lr"]), lr, rel_tol=1e-9):
+                return _report(False, f"{part}.{name} trains at lr={float(group['lr']):g}, expected {lr:g}")
+    return _report(True, f"body at {body_lr:g}, head at {head_lr:g}, in {len(optimizer.param_groups)} groups of one optimizer.")
+
+
+# --- 02_zero_grad ----------------------------------------------------------------------
+
+
+def _accumulation_problem() -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(1)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.5)
+    x = torch.randn(16, 4, generator=g)
+    return model, x, x.sum(1, keepdim=True).sin()
+
+
+def check_accumulation(accumulate: Callable[..., Any]) -> CheckResult:
+    """Check ``accumulate(model, optimizer, batches)``: one optimizer step from several
+    micro-batches ``[(x, y), ...]`` (mean-squared-error loss) that equals one step on the
+    whole batch. Example: ``check_accumulation(accumulate)``.
+    """
+    if not callable(accumulate):
+        return _report(False, f"pass your function itself, got {type(accumulate).__name__}")
+    ref, x, y = _accumulation_problem()
+    mine, _, _ = _accumulation_problem()
+    ref_opt = torch.optim.SGD(ref.parameters(), lr=0.1, momentum=0.9)
+    my_opt = torch.optim.SGD(mine.parameters(), lr=0.1, momentum=0.9)
+    for step in (1, 2):
+        start = [p.detach().clone() for p in mine.parameters()]
+        ref_opt.zero_grad()
+        torch.nn.functional.mse_loss(ref(x), y).backward()
+        ref_opt.step()
+        ok, _ = _call(accumulate, mine, my_opt, list(zip(x.chunk(4), y.chunk(4))))
+        if not ok:
+            return CheckResult(False)
+        if not all(torch.allclose(a, b, atol=1e-6) for a, b in zip(ref.parameters(), mine.parameters())):
+            with torch.no_grad():
+                moved = sum(float((b - a).norm() ** 2) for a, b in zip(start, mine.parameters())) ** 0.5
+                expected = sum(float((r - a).norm() ** 2) for a, r in zip(start, ref.parameters())) ** 0.5
+            hint = "divide each micro-batch loss by the number of micro-batches; zero_grad once before, step once after"
+            if step == 1 and abs(moved / expected - 4) < 0.1:
+                hint = "the update is 4x too big: " + hint
+            return _report(
+                False, f"after step {step} your weights moved {moved:.4g}, the big-batch step moves {expected:.4g}", hint
+            )
+    return _report(True, "two accumulated steps of 4 micro-batches match two big-batch steps.")
+
+
+def check_moves(moves_with_none: Any, moves_with_zeros: Any) -> CheckResult:
+    """Check the prediction: after some momentum-SGD steps, does a parameter move at the next
+    ``step()`` when its ``.grad`` is ``None``, and when it is zeros?
+
+    Example: ``check_moves(False, True)``.
+    """
+    if any(v is None or v is ... for v in (moves_with_none, moves_with_zeros)):
+        print(NOT_DONE.replace("`raise NotImplementedError`", "the `...`"))
+        return CheckResult(False)
+    if not all(isinstance(v, bool) for v in (moves_with_none, moves_with_zeros)):
+        return _report(False, "answer with True or False for each")
+    truth = {}
+    for label, set_to_none in (("None", True), ("zeros", False)):
+        w = torch.ones(2, requires_grad=True)
+        opt = torch.optim.SGD([w], lr=0.1, momentum=0.9)
+        (w**2).sum().backward()
+        opt.step()
+        opt.zero_grad(set_to_none=set_to_none)
+        before = w.detach().clone()
+        opt.step()
+        truth[label] = not torch.equal(w, before)
+    wrong = []
+    if moves_with_none != truth["None"]:
+        wrong.append(f"with .grad None it {'moves' if truth['None'] else 'stays put'} (step() skips it)")
+    if moves_with_zeros != truth["zeros"]:
+        wrong.append(f"with .grad zeros it {'moves' if truth['zeros'] else 'stays put'} (momentum keeps pushing)")
+    if wrong:
+        return _report(False, "; ".join(wrong), "step() skips a parameter whose grad is None, but not one whose grad is zeros")
+    return _report(True, "None: skipped, stays put. Zeros: the momentum buffer still moves it.")

@@ -17,8 +17,17 @@ STATS = ("norm", "mean", "std", "max_abs", "zero_frac")
 _STAT_COLUMNS = list(STATS)
 
 
+SMALL = 1 << 14  # below this many elements, sums are taken in float64 (cheap, and exact enough)
+
+
 def _moments(flat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Sum and sum of squares in two fast passes (var_mean and std are several times slower on CPU)."""
+    """Sum and sum of squares in two fast passes (var_mean and std are several times slower on CPU).
+
+    The variance comes from these as E[x^2] - E[x]^2; small tensors are summed in float64 so
+    that the subtraction keeps its digits; large float32 ones use float32 sums for speed.
+    """
+    if flat.numel() < SMALL and flat.dtype != torch.float64:
+        flat = flat.double()
     return flat.sum(), torch.dot(flat, flat)
 
 
@@ -345,3 +354,25 @@ class GradientRecorder:
         ax.axhline(1e-3, color="black", linestyle="--", linewidth=1, label="1e-3 reference")
         ax.legend(fontsize=8)
         return ax
+
+
+def plot_grad_norms(snapshots: Sequence[pd.DataFrame], ax: Any = None, *, xlabel: str = "backward passes") -> Any:
+    """One line per parameter: its gradient norm in each ``grad_stats`` snapshot, in order.
+
+    Take a snapshot after each ``backward()`` to watch gradients accumulate.
+    Example: ``plot_grad_norms([grad_stats(model) for ...])``. Returns the Axes.
+    """
+    if isinstance(snapshots, pd.DataFrame) or not isinstance(snapshots, Sequence) or not snapshots:
+        raise TypeError("snapshots must be a non-empty list of grad_stats(model) DataFrames")
+    frames = [_as_stats(s) for s in snapshots]
+    ax = get_ax(ax)
+    xs = range(1, len(frames) + 1)
+    for i, name in enumerate(frames[0]["name"]):
+        norms = [float(f.loc[f["name"] == name, "norm"].iloc[0]) if (f["name"] == name).any() else float("nan") for f in frames]
+        ax.plot(xs, norms, marker="o", color=colour(i), label=name)
+    ax.set_xticks(list(xs))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("gradient norm")
+    ax.set_title("Gradient norm per parameter")
+    ax.legend(fontsize=8)
+    return ax

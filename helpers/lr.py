@@ -38,12 +38,15 @@ def _names_for(names: Sequence[str] | None, n: int) -> list[str]:
 def _plot_lr(history: pd.DataFrame, names: Sequence[str] | None, ax: Any, title: str) -> Any:
     if history.empty:
         raise ValueError("nothing recorded yet: call optimizer.step() while the recorder is on")
+    from matplotlib.ticker import MaxNLocator
+
     ax = get_ax(ax)
     groups = sorted(history["group"].unique())
     labels = _names_for(names, max(groups) + 1)
     for g in groups:
         part = history[history["group"] == g]
         ax.plot(part["step"], part["lr"], color=colour(g), label=labels[g], linewidth=1.8, drawstyle="steps-post")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("step")
     ax.set_ylabel("learning rate")
     ax.set_title(title)

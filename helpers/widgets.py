@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -12,6 +14,21 @@ from .lr import LRRecorder
 from .surfaces import SURFACES, DivergedError, get_surface, plot_trajectories, trace_optimizer
 
 OPTIMIZERS = ("SGD", "Adam", "RMSprop", "LBFGS")
+
+
+def _png(size: tuple[float, float], draw: Callable[[Any], Any]) -> bytes:
+    """Draw on a fresh Figure (outside pyplot, so nothing is shown or kept) and return PNG bytes.
+
+    A widget shows its picture as an Image widget's value: the same in JupyterLab, in nbval
+    and in nbclient, unlike figures displayed into an Output widget.
+    """
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size, layout="tight")
+    draw(fig)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=80)
+    return buffer.getvalue()
 
 
 def make_optimizer_factory(name: str, lr: float, momentum: float = 0.0):
@@ -60,8 +77,6 @@ def optimizer_playground(fn: str = "rosenbrock", steps: int = 60) -> Any:
     """A widget: pick an optimizer and a surface, move lr and momentum (beta1 for Adam),
     and the trajectory redraws. Returns an ipywidgets ``VBox``."""
     import ipywidgets as w
-    import matplotlib.pyplot as plt
-    from IPython.display import display
 
     get_surface(fn)
     controls = {
@@ -72,18 +87,18 @@ def optimizer_playground(fn: str = "rosenbrock", steps: int = 60) -> Any:
     }
     summary = w.HTML(layout=w.Layout(min_height="1.5em"))
     summary.add_class("playground-summary")
-    out = w.Output()
+    picture = w.Image(format="png")
+    picture.add_class("playground-picture")
 
     def redraw(*_: Any) -> None:
         result = playground_run(
             controls["fn"].value, controls["optimizer"].value, controls["lr"].value, controls["momentum"].value, steps
         )
         summary.value = result["summary"]
-        with out:
-            out.clear_output(wait=True)
-            ax = plot_trajectories(controls["fn"].value, {controls["optimizer"].value: result["path"]})
-            display(ax.figure)
-            plt.close(ax.figure)
+        picture.value = _png(
+            (6.0, 4.5),
+            lambda fig: plot_trajectories(controls["fn"].value, {controls["optimizer"].value: result["path"]}, ax=fig.subplots()),
+        )
 
     def relabel(*_: Any) -> None:
         controls["momentum"].description = {"Adam": "beta1", "LBFGS": "(unused)"}.get(controls["optimizer"].value, "momentum")
@@ -93,10 +108,10 @@ def optimizer_playground(fn: str = "rosenbrock", steps: int = 60) -> Any:
         c.observe(redraw, names="value")
     relabel()
     redraw()
-    return w.VBox([w.HBox([controls["fn"], controls["optimizer"]]), w.HBox([controls["lr"], controls["momentum"]]), summary, out])
+    return w.VBox([w.HBox([controls["fn"], controls["optimizer"]]), w.HBox([controls["lr"], controls["momentum"]]), summary, picture])
 
 
-def train_two_groups(lr_body: float, lr_head: float, steps: int = 80, seed: int = 0) -> dict[str, Any]:
+def train_two_groups(lr_body: float, lr_head: float, steps: int = 100, seed: int = 0) -> dict[str, Any]:
     """The computation behind ``lr_groups_playground``: train ``TinyMLP`` on spirals with the
     body and the head in two groups (Adam, cosine schedule). Returns ``{"lrs": LRRecorder
     history, "losses": [float per step], "names": ["body", "head"]}``."""
@@ -105,7 +120,7 @@ def train_two_groups(lr_body: float, lr_head: float, steps: int = 80, seed: int 
             raise ValueError(f"{name} must be > 0, got {value}")
     torch.manual_seed(seed)
     X, y = make_spirals(60, classes=2, seed=seed)
-    model = TinyMLP(2, hidden=24, out_features=2, depth=2)
+    model = TinyMLP(2, hidden=32, out_features=2, depth=2)
     optimizer = torch.optim.Adam(
         [{"params": model.body.parameters(), "lr": lr_body}, {"params": model.head.parameters(), "lr": lr_head}]
     )
@@ -129,7 +144,7 @@ def plot_two_groups(result: dict[str, Any], axes: Any = None) -> Any:
     from .lr import _plot_lr
 
     if axes is None:
-        fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+        _, axes = plt.subplots(1, 2, figsize=(10, 3.5))
     _plot_lr(result["lrs"], result["names"], axes[0], "Learning rate per group (cosine)")
     ax = get_ax(axes[1])
     ax.plot(range(1, len(result["losses"]) + 1), result["losses"], color="black")
@@ -139,20 +154,19 @@ def plot_two_groups(result: dict[str, Any], axes: Any = None) -> Any:
     return ax.figure
 
 
-def lr_groups_playground(steps: int = 80) -> Any:
+def lr_groups_playground(steps: int = 100) -> Any:
     """A widget: two groups of a small model (body, head), each with its own lr slider; shows
     the per-group LR plot and the loss curve of a short training. Returns an ipywidgets ``VBox``."""
     import ipywidgets as w
-    import matplotlib.pyplot as plt
-    from IPython.display import display
 
     sliders = {
-        "body": w.FloatLogSlider(value=1e-3, base=10, min=-4, max=-0.5, step=0.1, description="lr body", readout_format=".4f"),
-        "head": w.FloatLogSlider(value=1e-2, base=10, min=-4, max=-0.5, step=0.1, description="lr head", readout_format=".4f"),
+        "body": w.FloatLogSlider(value=1e-2, base=10, min=-4, max=-0.5, step=0.1, description="lr body", readout_format=".4f"),
+        "head": w.FloatLogSlider(value=3e-2, base=10, min=-4, max=-0.5, step=0.1, description="lr head", readout_format=".4f"),
     }
     summary = w.HTML(layout=w.Layout(min_height="1.5em"))
     summary.add_class("playground-summary")
-    out = w.Output()
+    picture = w.Image(format="png")
+    picture.add_class("playground-picture")
 
     def redraw(*_: Any) -> None:
         result = train_two_groups(sliders["body"].value, sliders["head"].value, steps)
@@ -161,14 +175,10 @@ def lr_groups_playground(steps: int = 80) -> Any:
             f"step 1 lr: body {first[0]:.4g}, head {first[1]:.4g}; "
             f"loss {result['losses'][0]:.4f} → {result['losses'][-1]:.4f} after {steps} steps"
         )
-        with out:
-            out.clear_output(wait=True)
-            fig = plot_two_groups(result)
-            display(fig)
-            plt.close(fig)
+        picture.value = _png((10.0, 3.5), lambda fig: plot_two_groups(result, axes=fig.subplots(1, 2)))
 
     for s in sliders.values():
         s.observe(redraw, names="value")
     redraw()
-    return w.VBox([w.HBox(list(sliders.values())), summary, out])
+    return w.VBox([w.HBox(list(sliders.values())), summary, picture])
 

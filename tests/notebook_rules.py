@@ -81,6 +81,11 @@ def check_notebook(path: Path) -> list[str]:
     elif counts != list(range(1, len(counts) + 1)):
         problems.append(f"execution counts are {counts[:8]}..., not 1..n from one fresh kernel")
 
+    # nbval runs a cell's source as is: a trailing ';' does not hide the last value there.
+    for i, c in enumerate(code):
+        if _src(c).rstrip().endswith(";"):
+            problems.append(f"code cell {i} ends with ';' (nbval ignores it): assign the value instead, e.g. ax = ...")
+
     # Outputs: errors only where tagged, no warnings, something to read.
     outputs = 0
     for i, c in enumerate(code):

@@ -75,3 +75,83 @@ def test_sgd_prediction(capsys):
 def test_check_result_shows_nothing_in_a_notebook():
     result = check_sgd_prediction(2.6)
     assert result._ipython_display_() is None and repr(result) == "CheckResult(ok=True)"
+
+
+# --- 01 ---------------------------------------------------------------------------------
+from helpers import TinyMLP, check_accumulation, check_body_head_lrs, check_moves, check_no_decay_groups  # noqa: E402
+
+
+def _norm_model():
+    return nn.Sequential(nn.Linear(3, 6), nn.LayerNorm(6), nn.Tanh(), nn.Linear(6, 1))
+
+
+def test_no_decay_right_and_wrong(capsys):
+    model = _norm_model()
+    decay = [p for p in model.parameters() if p.ndim > 1]
+    rest = [p for p in model.parameters() if p.ndim == 1]
+    assert check_no_decay_groups(torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": rest, "weight_decay": 0}]), model)
+    assert "Correct! 4 tensors without decay, 2 with." in capsys.readouterr().out
+    assert not check_no_decay_groups(torch.optim.AdamW(model.parameters(), weight_decay=0.01), model)
+    assert "0.bias has weight_decay=0.01, expected 0" in capsys.readouterr().out
+    assert not check_no_decay_groups(torch.optim.AdamW(model.parameters(), weight_decay=0.0), model)
+    assert "0.weight has weight_decay=0, expected > 0" in capsys.readouterr().out
+    assert not check_no_decay_groups(torch.optim.AdamW(decay, weight_decay=0.01), model)
+    assert "0.bias is not in the optimizer" in capsys.readouterr().out
+    assert not check_no_decay_groups(..., model)
+    assert "Not done yet" in capsys.readouterr().out
+    assert not check_no_decay_groups(model, model)
+
+
+def test_body_head_lrs_right_and_wrong(capsys):
+    net = TinyMLP(2, hidden=4, out_features=2, depth=2)
+    right = torch.optim.Adam([{"params": net.body.parameters(), "lr": 1e-4}, {"params": net.head.parameters(), "lr": 1e-2}])
+    assert check_body_head_lrs(right, net)
+    swapped = torch.optim.Adam([{"params": net.body.parameters(), "lr": 1e-2}, {"params": net.head.parameters(), "lr": 1e-4}])
+    assert not check_body_head_lrs(swapped, net)
+    assert "body.0.weight trains at lr=0.01, expected 0.0001" in capsys.readouterr().out
+    assert not check_body_head_lrs(torch.optim.Adam(net.body.parameters(), lr=1e-4), net)
+    assert "head.weight is not in the optimizer" in capsys.readouterr().out
+
+
+# --- 02 ---------------------------------------------------------------------------------
+
+
+def right_accumulate(model, optimizer, batches):
+    optimizer.zero_grad()
+    for x, y in batches:
+        (nn.functional.mse_loss(model(x), y) / len(batches)).backward()
+    optimizer.step()
+
+
+def undivided_accumulate(model, optimizer, batches):
+    optimizer.zero_grad()
+    for x, y in batches:
+        nn.functional.mse_loss(model(x), y).backward()
+    optimizer.step()
+
+
+def step_each_batch(model, optimizer, batches):
+    for x, y in batches:
+        optimizer.zero_grad()
+        nn.functional.mse_loss(model(x), y).backward()
+        optimizer.step()
+
+
+def test_accumulation_right_and_wrong(capsys):
+    assert check_accumulation(right_accumulate)
+    assert not check_accumulation(undivided_accumulate)
+    assert "4x too big" in capsys.readouterr().out
+    assert not check_accumulation(step_each_batch)
+    assert "after step 1 your weights moved" in capsys.readouterr().out
+    assert not check_accumulation(lambda m, o, b: (_ for _ in ()).throw(NotImplementedError))
+    assert "Not done yet" in capsys.readouterr().out
+
+
+def test_moves(capsys):
+    assert check_moves(False, True)
+    assert not check_moves(True, True)
+    assert "with .grad None it stays put" in capsys.readouterr().out
+    assert not check_moves(False, False)
+    assert "with .grad zeros it moves" in capsys.readouterr().out
+    assert not check_moves(..., True)
+    assert not check_moves("no", "yes")

@@ -189,6 +189,7 @@ def test_recorder_sees_groups_added_later():
 @settings(max_examples=20, deadline=None)
 @given(shapes=st.lists(st.lists(st.integers(2, 4), min_size=1, max_size=2), min_size=1, max_size=5), groups=st.integers(1, 3))
 def test_recorder_over_shapes_and_groups(shapes, groups):
+    torch.manual_seed(len(shapes) * 10 + groups)
     model = nn.Module()
     params = nn.ParameterList([nn.Parameter(torch.randn(*s)) for s in shapes])
     model.ps = params
@@ -208,4 +209,4 @@ def test_recorder_over_shapes_and_groups(shapes, groups):
         expected = (update.std(correction=0) / b.std(correction=0)).item()
         if b.std(correction=0) == 0:
             expected = (update.norm() / b.norm()).item()
-        assert np.isclose(ratios[f"ps.{i}"], expected, rtol=1e-4, atol=1e-7, equal_nan=True)
+        assert np.isclose(ratios[f"ps.{i}"], expected, rtol=1e-5, atol=1e-7, equal_nan=True)

@@ -31,20 +31,22 @@ def test_new_notebook_appears_in_navigation_and_map(tmp_path):
     root = _copy_project(tmp_path)
     nb = nbformat.v4.new_notebook()
     nb.cells = [
-        nbformat.v4.new_markdown_cell("# 01 · Second\nWhat comes next?"),
+        nbformat.v4.new_markdown_cell("# 98 · Second\nWhat comes next?"),
         nbformat.v4.new_markdown_cell("<!-- nav -->\nold"),
     ]
-    nbformat.write(nb, root / "notebooks" / "01_second.ipynb")
+    nbformat.write(nb, root / "notebooks" / "98_second.ipynb")
     stale = nav.sync(root, check=True)
-    assert "notebooks/00_start_here.ipynb" in stale and "notebooks/01_second.ipynb" in stale and "README.md" in stale
+    assert "notebooks/00_start_here.ipynb" in stale and "notebooks/98_second.ipynb" in stale and "README.md" in stale
     nav.sync(root)
+    before_it = nav.notebooks(root / "notebooks")[-2]  # the notebook that used to be last
+    previous = nbformat.read(before_it, 4)
+    assert any(c.source.startswith("<!-- nav -->") and "(98_second.ipynb)" in c.source for c in previous.cells)
     start = nbformat.read(root / "notebooks" / "00_start_here.ipynb", 4)
     sources = [c.source for c in start.cells]
-    assert any(s.startswith("<!-- nav -->") and "(01_second.ipynb)" in s for s in sources)
-    assert any(s.startswith("<!-- map -->") and "| 01 | [Second](01_second.ipynb) | What comes next? |" in s for s in sources)
-    second = nbformat.read(root / "notebooks" / "01_second.ipynb", 4)
-    assert "[← 00 · Start here" in second.cells[1].source
-    assert "notebooks/01_second.ipynb" in (root / "README.md").read_text()
+    assert any(s.startswith("<!-- map -->") and "| 98 | [Second](98_second.ipynb) | What comes next? |" in s for s in sources)
+    second = nbformat.read(root / "notebooks" / "98_second.ipynb", 4)
+    assert f"[← {before_it.name[:2]} · " in second.cells[1].source
+    assert "notebooks/98_second.ipynb" in (root / "README.md").read_text()
 
 
 def test_check_exit_code(tmp_path, monkeypatch, capsys):

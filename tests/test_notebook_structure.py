@@ -99,6 +99,7 @@ BAD_CASES = {
         None,
         "warning or stderr",
     ),
+    "semicolon": (lambda nb: setattr(_code(nb, 1), "source", "plot();"), None, "ends with ';'"),
     "kernelspec": (lambda nb: nb.metadata.update(kernelspec={"name": "julia"}), None, "kernelspec is 'julia'"),
     "ignored outputs": (
         lambda nb: [_code(nb, i).metadata.update(tags=["nbval-ignore-output"]) for i in (3, 4)],

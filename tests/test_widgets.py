@@ -37,10 +37,13 @@ def _find(widget, kind):
 def test_optimizer_playground_redraws_on_change():
     box = optimizer_playground("bowl", steps=20)
     summary = _find(box, w.HTML)[0]
-    first = summary.value
+    picture = _find(box, w.Image)[0]
+    first, first_png = summary.value, picture.value
+    assert bytes(first_png[:4]) == b"\x89PNG"
     lr = [s for s in _find(box, w.FloatLogSlider) if s.description == "lr"][0]
     lr.value = 0.01
     assert summary.value != first and "lr=0.01" in summary.value
+    assert picture.value != first_png
     dropdown = [d for d in _find(box, w.Dropdown) if d.description == "optimizer"][0]
     dropdown.value = "Adam"
     momentum = _find(box, w.FloatSlider)[0]
@@ -58,5 +61,7 @@ def test_two_groups_training_and_widget():
     box = lr_groups_playground(steps=10)
     summary = _find(box, w.HTML)[0]
     body = [s for s in _find(box, w.FloatLogSlider) if s.description == "lr body"][0]
+    before = _find(box, w.Image)[0].value
     body.value = 0.1
     assert "body 0.1," in summary.value
+    assert _find(box, w.Image)[0].value != before
