@@ -8,11 +8,16 @@ from .data import BlogNet, TinyMLP, make_spirals
 from .exercises import (
     CheckResult,
     check_accumulation,
+    check_adam_bytes,
     check_body_head_lrs,
+    check_lr_after_load,
     check_moves,
     check_no_decay_groups,
+    check_resume,
     check_sgd_prediction,
+    check_snapshot,
     check_train_step,
+    resume_setup,
 )
 from .grads import GradientRecorder, grad_stats, plot_grad_flow, plot_grad_histograms, plot_grad_norms
 from .lr import LRRecorder, lr_schedule, plot_lr_schedule
@@ -35,9 +40,13 @@ __all__ = [
     "TinyMLP",
     "bowl",
     "check_accumulation",
+    "check_adam_bytes",
     "check_body_head_lrs",
+    "check_lr_after_load",
     "check_moves",
     "check_no_decay_groups",
+    "check_resume",
+    "check_snapshot",
     "check_sgd_prediction",
     "check_train_step",
     "grad_stats",
@@ -57,6 +66,7 @@ __all__ = [
     "plot_lr_schedule",
     "plot_state_bytes",
     "plot_trajectories",
+    "resume_setup",
     "rosenbrock",
     "saddle",
     "save_checkpoint",

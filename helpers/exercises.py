@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
@@ -297,3 +297,146 @@ def check_moves(moves_with_none: Any, moves_with_zeros: Any) -> CheckResult:
     if wrong:
         return _report(False, "; ".join(wrong), "step() skips a parameter whose grad is None, but not one whose grad is zeros")
     return _report(True, "None: skipped, stays put. Zeros: the momentum buffer still moves it.")
+
+
+# --- 03_state_dict ---------------------------------------------------------------------
+
+
+def check_adam_bytes(answer: Any, model: torch.nn.Module) -> CheckResult:
+    """Check the number of bytes ``torch.optim.Adam`` keeps for ``model`` after its first step.
+
+    Example: ``check_adam_bytes(2 * 4 * n_params + 4 * n_tensors, model)``.
+    """
+    import copy
+
+    if answer is None or answer is ...:
+        print(NOT_DONE.replace("`raise NotImplementedError`", "the `...`"))
+        return CheckResult(False)
+    if isinstance(answer, bool) or not isinstance(answer, (int, float)):
+        return _report(False, f"give a number of bytes, got {type(answer).__name__}")
+    twin = copy.deepcopy(model)
+    optimizer = torch.optim.Adam(twin.parameters())
+    for p in twin.parameters():
+        p.grad = torch.ones_like(p)
+    optimizer.step()
+    expected = sum(v.numel() * v.element_size() for s in optimizer.state.values() for v in s.values() if isinstance(v, torch.Tensor))
+    if answer == expected:
+        return _report(True, f"{expected} bytes: exp_avg and exp_avg_sq per tensor (2x the parameters) plus a 4-byte step each.")
+    params = sum(p.numel() * p.element_size() for p in twin.parameters())
+    hint = "Adam keeps exp_avg and exp_avg_sq (each the size of the parameter) and a float32 step per tensor"
+    if answer == 2 * params:
+        hint = "almost: each tensor also has its own 'step' counter, a float32 scalar (4 bytes)"
+    return _report(False, f"you said {answer}, Adam keeps {expected} bytes", hint)
+
+
+def check_snapshot(snapshot: Callable[[torch.nn.Module], Any]) -> CheckResult:
+    """Check ``snapshot(model)``: a copy of the model's state_dict that later training does not change.
+
+    Example: ``check_snapshot(lambda m: copy.deepcopy(m.state_dict()))``.
+    """
+    if not callable(snapshot):
+        return _report(False, f"pass your function itself, got {type(snapshot).__name__}")
+    model = torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.BatchNorm1d(3))
+    ok, saved = _call(snapshot, model)
+    if not ok:
+        return CheckResult(False)
+    if not isinstance(saved, Mapping) or set(saved) != set(model.state_dict()):
+        return _report(False, "return a dict with the same keys as model.state_dict() (buffers included)")
+    expected = {k: v.clone() for k, v in model.state_dict().items()}
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+    model.train()
+    model(torch.randn(8, 3)).pow(2).sum().backward()
+    optimizer.step()
+    changed = [k for k in expected if not torch.equal(saved[k], expected[k])]
+    if changed:
+        return _report(
+            False,
+            f"after one training step your snapshot changed too: {changed}",
+            "state_dict() tensors share storage with the model: clone them (or copy.deepcopy the dict)",
+        )
+    return _report(True, "the snapshot kept the values it was taken with, buffers included.")
+
+
+# --- 05_load_state_dict ----------------------------------------------------------------
+
+
+def resume_setup() -> tuple[torch.nn.Module, torch.optim.Optimizer, Any]:
+    """Fresh model, optimizer and scheduler for the resume exercise (as a new process would build them)."""
+    model = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Dropout(0.1), torch.nn.Linear(16, 1))
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=5, gamma=0.5)
+    return model, optimizer, scheduler
+
+
+def _resume_train(model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, steps: int) -> None:
+    for _ in range(steps):
+        x = torch.randn(8, 4)
+        loss = torch.nn.functional.mse_loss(model(x), x.sum(1, keepdim=True))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+
+
+def check_resume(resume: Callable[[Any], Any]) -> CheckResult:
+    """Check ``resume(path) -> (model, optimizer, scheduler)``: build fresh objects with
+    ``resume_setup()`` and restore a checkpoint so that training continues exactly.
+
+    The checker trains 12 steps straight, and 6 steps + save + ``resume`` + 6 steps, and
+    compares every weight. Example: ``check_resume(resume)``.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from .checkpoint import save_checkpoint
+
+    if not callable(resume):
+        return _report(False, f"pass your function itself, got {type(resume).__name__}")
+    rng = torch.get_rng_state()
+    try:
+        torch.manual_seed(0)
+        straight = resume_setup()
+        _resume_train(*straight, 12)
+        torch.manual_seed(0)
+        first = resume_setup()
+        _resume_train(*first, 6)
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "ckpt.pt"
+            save_checkpoint(path, model=first[0], optimizer=first[1], scheduler=first[2], step=6)
+            torch.manual_seed(1234)  # a new process starts with other random numbers
+            ok, objects = _call(resume, path)
+        if not ok:
+            return CheckResult(False)
+        if not (isinstance(objects, tuple) and len(objects) == 3):
+            return _report(False, "return the three objects: model, optimizer, scheduler")
+        _resume_train(*objects, 6)
+    finally:
+        torch.set_rng_state(rng)
+    same = all(torch.equal(a, b) for a, b in zip(straight[0].parameters(), objects[0].parameters()))
+    if same:
+        return _report(True, "6 + 6 steps with your resume equal 12 steps straight, bit for bit.")
+    lr = objects[1].param_groups[0]["lr"]
+    hint = "restore the optimizer and scheduler too, and the RNG (dropout, data): load_checkpoint(path, model=..., optimizer=..., scheduler=...)"
+    return _report(False, f"the weights after resuming differ from an uninterrupted run (the lr now is {lr:g}, uninterrupted {straight[1].param_groups[0]['lr']:g})", hint)
+
+
+def check_lr_after_load(answer: Any) -> CheckResult:
+    """Check: an optimizer saved with ``lr=0.01`` is rebuilt with ``lr=0.5`` and loaded; which lr does the next step use?
+
+    Example: ``check_lr_after_load(0.01)``.
+    """
+    if answer is None or answer is ...:
+        print(NOT_DONE.replace("`raise NotImplementedError`", "the `...`"))
+        return CheckResult(False)
+    w = torch.zeros(1, requires_grad=True)
+    saved = torch.optim.SGD([w], lr=0.01).state_dict()
+    optimizer = torch.optim.SGD([w], lr=0.5)
+    optimizer.load_state_dict(saved)
+    expected = optimizer.param_groups[0]["lr"]
+    try:
+        ok = math.isclose(float(answer), expected)
+    except (TypeError, ValueError):
+        return _report(False, f"give a number, got {answer!r}")
+    if ok:
+        return _report(True, "load_state_dict brings back the saved hyperparameters; set a new lr after loading.")
+    return _report(False, f"you said {answer}, the next step uses {expected:g}", "the optimizer's state_dict holds its param_groups, lr included")

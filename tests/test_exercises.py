@@ -155,3 +155,60 @@ def test_moves(capsys):
     assert "with .grad zeros it moves" in capsys.readouterr().out
     assert not check_moves(..., True)
     assert not check_moves("no", "yes")
+
+
+# --- 03 and 05 --------------------------------------------------------------------------
+import copy  # noqa: E402
+
+from helpers import check_adam_bytes, check_lr_after_load, check_resume, check_snapshot, load_checkpoint, resume_setup  # noqa: E402
+
+
+def test_adam_bytes(capsys):
+    model = nn.Sequential(nn.Linear(10, 20), nn.ReLU(), nn.Linear(20, 3))
+    n = sum(p.numel() for p in model.parameters())
+    assert check_adam_bytes(2 * 4 * n + 16, model)
+    assert not check_adam_bytes(2 * 4 * n, model)
+    assert "its own 'step' counter" in capsys.readouterr().out
+    assert not check_adam_bytes(4 * n, model)
+    assert not check_adam_bytes(..., model)
+    assert not check_adam_bytes("many", model)
+
+
+def test_snapshot(capsys):
+    assert check_snapshot(lambda m: copy.deepcopy(m.state_dict()))
+    assert check_snapshot(lambda m: {k: v.clone() for k, v in m.state_dict().items()})
+    assert not check_snapshot(lambda m: m.state_dict())
+    assert "clone them" in capsys.readouterr().out
+    assert not check_snapshot(lambda m: {n: p.detach().clone() for n, p in m.named_parameters()})
+    assert "buffers included" in capsys.readouterr().out
+
+
+def test_resume(capsys):
+    def right(path):
+        objects = resume_setup()
+        load_checkpoint(path, model=objects[0], optimizer=objects[1], scheduler=objects[2])
+        return objects
+
+    def no_rng(path):
+        objects = resume_setup()
+        load_checkpoint(path, model=objects[0], optimizer=objects[1], scheduler=objects[2], restore_rng=False)
+        return objects
+
+    def model_only(path):
+        objects = resume_setup()
+        objects[0].load_state_dict(torch.load(path, weights_only=True)["model"])
+        return objects
+
+    assert check_resume(right)
+    assert not check_resume(no_rng)
+    assert not check_resume(model_only)
+    assert "differ from an uninterrupted run" in capsys.readouterr().out
+    assert not check_resume(lambda path: resume_setup()[0])
+    assert "return the three objects" in capsys.readouterr().out
+
+
+def test_lr_after_load(capsys):
+    assert check_lr_after_load(0.01)
+    assert not check_lr_after_load(0.5)
+    assert "the next step uses 0.01" in capsys.readouterr().out
+    assert not check_lr_after_load("fast")
