@@ -4,7 +4,7 @@ Importing this package changes no global state: no seeding, no rcParams, no prin
 """
 
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from .data import BlogNet, TinyMLP, make_spirals
+from .data import BlogNet, TinyMLP, digits_task, make_spirals
 from .exercises import (
     CheckResult,
     check_accumulation,
@@ -12,11 +12,13 @@ from .exercises import (
     check_body_head_lrs,
     check_lr_after_load,
     check_moves,
+    check_new_group_defaults,
     check_no_decay_groups,
     check_resume,
     check_sgd_prediction,
     check_snapshot,
     check_train_step,
+    check_unfreeze_last,
     resume_setup,
 )
 from .grads import GradientRecorder, grad_stats, plot_grad_flow, plot_grad_histograms, plot_grad_norms
@@ -44,11 +46,14 @@ __all__ = [
     "check_body_head_lrs",
     "check_lr_after_load",
     "check_moves",
+    "check_new_group_defaults",
     "check_no_decay_groups",
     "check_resume",
     "check_snapshot",
     "check_sgd_prediction",
     "check_train_step",
+    "check_unfreeze_last",
+    "digits_task",
     "grad_stats",
     "load_checkpoint",
     "lr_groups_playground",

@@ -73,3 +73,31 @@ class BlogNet(nn.Module):
             raise ValueError(f"BlogNet expects images of shape (N, 3, 8, 8), got {tuple(x.shape)}")
         x = self.pool(torch.relu(self.conv1(x)))
         return self.fc1(x.flatten(1))
+
+
+def digits_task(
+    digits: tuple[int, ...], seed: int = 0, test_fraction: float = 0.25, device: str | torch.device = "cpu"
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """scikit-learn's 8x8 handwritten digits (shipped inside the package, nothing downloaded),
+    restricted to ``digits`` and relabelled ``0..len(digits)-1``.
+
+    Returns ``(X_train, y_train, X_test, y_test)``: pixels scaled to [0, 1], shape ``(n, 64)``.
+    Example: ``X, y, X_test, y_test = digits_task((0, 1, 2, 3, 4))``.
+    """
+    from sklearn.datasets import load_digits
+
+    wanted = tuple(digits)
+    if not wanted or len(set(wanted)) != len(wanted) or not all(isinstance(d, int) and 0 <= d <= 9 for d in wanted):
+        raise ValueError(f"digits must be distinct integers from 0 to 9, got {digits!r}")
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction}")
+    data = load_digits()
+    X = torch.tensor(data.data, dtype=torch.float32) / 16.0
+    y = torch.tensor(data.target, dtype=torch.long)
+    keep = torch.isin(y, torch.tensor(wanted))
+    X, y = X[keep], y[keep]
+    y = torch.tensor([wanted.index(int(v)) for v in y], dtype=torch.long)
+    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))
+    n_test = int(len(y) * test_fraction)
+    test, train = order[:n_test], order[n_test:]
+    return X[train].to(device), y[train].to(device), X[test].to(device), y[test].to(device)

@@ -32,3 +32,18 @@ def test_blog_net_matches_the_blog():
     assert net(torch.zeros(5, 3, 8, 8)).shape == (5, 2)
     with pytest.raises(ValueError, match=r"expects images of shape \(N, 3, 8, 8\)"):
         net(torch.zeros(5, 3, 9, 9))
+
+
+def test_digits_task_relabels_and_splits():
+    from helpers import digits_task
+
+    X, y, X_test, y_test = digits_task((5, 6, 7, 8, 9))
+    assert X.shape[1] == 64 and 0 <= X.min() and X.max() <= 1
+    assert set(y.tolist()) == set(y_test.tolist()) == {0, 1, 2, 3, 4}
+    assert len(X_test) == int((len(X) + len(X_test)) * 0.25)
+    again = digits_task((5, 6, 7, 8, 9))
+    assert torch.equal(X, again[0]) and torch.equal(y_test, again[3])
+    with pytest.raises(ValueError, match="distinct integers from 0 to 9"):
+        digits_task((1, 1))
+    with pytest.raises(ValueError, match="test_fraction"):
+        digits_task((1, 2), test_fraction=1.5)

@@ -212,3 +212,42 @@ def test_lr_after_load(capsys):
     assert not check_lr_after_load(0.5)
     assert "the next step uses 0.01" in capsys.readouterr().out
     assert not check_lr_after_load("fast")
+
+
+# --- 04 ---------------------------------------------------------------------------------
+from helpers import check_new_group_defaults, check_unfreeze_last  # noqa: E402
+
+
+def test_unfreeze_last(capsys):
+    def right(model, optimizer):
+        model[0][2].requires_grad_(True)
+        optimizer.add_param_group({"params": model[0][2].parameters(), "lr": 1e-3})
+
+    def everything(model, optimizer):
+        model[0].requires_grad_(True)
+        optimizer.add_param_group({"params": model[0].parameters(), "lr": 1e-3})
+
+    def forgot_optimizer(model, optimizer):
+        model[0][2].requires_grad_(True)
+
+    def wrong_lr(model, optimizer):
+        model[0][2].requires_grad_(True)
+        optimizer.add_param_group({"params": model[0][2].parameters()})
+
+    assert check_unfreeze_last(right)
+    assert not check_unfreeze_last(everything)
+    assert "the first block was unfrozen too" in capsys.readouterr().out
+    assert not check_unfreeze_last(forgot_optimizer)
+    assert "1 group(s), expected 2" in capsys.readouterr().out
+    assert not check_unfreeze_last(wrong_lr)
+    assert "lr is 0.1, expected 0.001" in capsys.readouterr().out
+    assert not check_unfreeze_last(lambda m, o: None)
+    assert "still frozen" in capsys.readouterr().out
+
+
+def test_new_group_defaults(capsys):
+    assert check_new_group_defaults(0.9, 1e-4)
+    assert not check_new_group_defaults(0, 0)
+    assert "the group got 0.9, 0.0001" in capsys.readouterr().out
+    assert not check_new_group_defaults(..., 0)
+    assert not check_new_group_defaults("a", "b")
