@@ -251,3 +251,60 @@ def test_new_group_defaults(capsys):
     assert "the group got 0.9, 0.0001" in capsys.readouterr().out
     assert not check_new_group_defaults(..., 0)
     assert not check_new_group_defaults("a", "b")
+
+
+# --- 06 ---------------------------------------------------------------------------------
+from helpers import check_closure, check_nesterov_step  # noqa: E402
+
+
+def test_nesterov_step(capsys):
+    def right(p, grad, buf, lr, momentum):
+        buf = grad.clone() if buf is None else momentum * buf + grad
+        return p - lr * (grad + momentum * buf), buf
+
+    def classical(p, grad, buf, lr, momentum):
+        buf = grad.clone() if buf is None else momentum * buf + grad
+        return p - lr * buf, buf
+
+    assert check_nesterov_step(right)
+    assert not check_nesterov_step(classical)
+    assert "after step 1: p =" in capsys.readouterr().out
+    assert not check_nesterov_step(lambda p, g, b, lr, m: p)
+    assert "return two tensors" in capsys.readouterr().out
+
+
+def test_closure(capsys):
+    def right(model, optimizer, x, y):
+        def closure():
+            optimizer.zero_grad()
+            loss = nn.functional.mse_loss(model(x), y)
+            loss.backward()
+            return loss
+
+        return closure
+
+    def no_zero_grad(model, optimizer, x, y):
+        def closure():
+            loss = nn.functional.mse_loss(model(x), y)
+            loss.backward()
+            return loss
+
+        return closure
+
+    def outside(model, optimizer, x, y):
+        loss = nn.functional.mse_loss(model(x), y)
+
+        def closure():
+            optimizer.zero_grad()
+            loss.backward()
+            return loss
+
+        return closure
+
+    assert check_closure(right)
+    assert not check_closure(no_zero_grad)
+    assert "the weights differ" in capsys.readouterr().out
+    assert not check_closure(outside)
+    assert "raised RuntimeError: Trying to backward through the graph a second time" in capsys.readouterr().out
+    assert not check_closure(lambda m, o, x, y: 3)
+    assert "must return the closure" in capsys.readouterr().out
