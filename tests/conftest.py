@@ -17,3 +17,15 @@ import pytest  # noqa: E402
 def _close_figures():
     yield
     plt.close("all")
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say how many browser tests ran, so a CI log shows they were not skipped."""
+    counts = {}
+    for outcome in ("passed", "failed", "skipped"):
+        reports = terminalreporter.stats.get(outcome, [])
+        counts[outcome] = sum(1 for r in reports if getattr(r, "when", "call") in ("call", "setup") and "browser" in getattr(r, "keywords", {}))
+    if any(counts.values()):
+        terminalreporter.write_line(
+            f"browser tests in Chromium -- passed: {counts['passed']}, failed: {counts['failed']}, skipped: {counts['skipped']}"
+        )

@@ -1,0 +1,155 @@
+"""Real JupyterLab in real Chromium: a server on a copy of the notebooks, and a browser.
+
+Chromium is Debian's (/usr/bin/chromium), driven by the Python playwright package; no
+browser is ever downloaded. Without Chromium the browser tests are skipped with a message,
+unless REQUIRE_BROWSER=1 (set by .ci/run), which turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from helpers import nav
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+NOTEBOOKS = nav.ROOT / "notebooks"
+
+
+def _need_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    message = "Chromium not found at /usr/bin/chromium: install it with `apt-get install -y chromium` to run the browser tests"
+    if os.environ.get("REQUIRE_BROWSER") == "1":
+        pytest.fail(message + " (REQUIRE_BROWSER=1 makes this a failure)", pytrace=False)
+    pytest.skip(message)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*.ipynb"))}
+
+
+@dataclass
+class Lab:
+    url: str
+    token: str
+    root: Path
+    artifacts: Path
+
+    def notebook_url(self, name: str) -> str:
+        return f"{self.url}/lab/tree/{name}?reset&token={self.token}"
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory):
+    """JupyterLab on 127.0.0.1, a free port and a random token, serving a copy of notebooks/."""
+    _need_chromium()
+    root = tmp_path_factory.mktemp("lab")
+    artifacts = Path(os.environ.get("BROWSER_ARTIFACTS") or tmp_path_factory.mktemp("browser-artifacts"))
+    artifacts.mkdir(parents=True, exist_ok=True)
+    for path in nav.notebooks(NOTEBOOKS):
+        shutil.copy(path, root / path.name)
+    before = _digest(NOTEBOOKS)
+    port, token = _free_port(), secrets.token_hex(16)
+    log = open(root / "server.log", "w")
+    env = dict(os.environ, NOTEBOOK_DEVICE="cpu")
+    server = subprocess.Popen(
+        [
+            sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+            "--ip=127.0.0.1", f"--port={port}", f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root}", "--expose-app-in-browser",
+            "--LabApp.extension_manager=readonly",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ],
+        stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2).read()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"JupyterLab did not start; its log: {root / 'server.log'}", pytrace=False)
+                time.sleep(0.5)
+        yield Lab(url, token, root, artifacts)
+    finally:
+        # Stop the server and every kernel it started (its process group), also after a failure.
+        try:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=15)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(server.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        log.close()
+    assert _digest(NOTEBOOKS) == before, "a browser test modified the repository's notebooks"
+
+
+@pytest.fixture(scope="session")
+def browser(lab):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh page in its own browser context (on failure, see pytest_runtest_makereport)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    yield page
+    context.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """On a failed browser test, save a screenshot and name its path in the failure message."""
+    outcome = yield
+    report = outcome.get_result()
+    page, lab_ = item.funcargs.get("page"), item.funcargs.get("lab")
+    if report.when == "call" and report.failed and page is not None and lab_ is not None:
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in item.name)
+        shot = lab_.artifacts / f"FAILED-{safe}.png"
+        try:
+            page.screenshot(path=str(shot), full_page=True)
+            note = f"Screenshot of the page at the failure: {shot}"
+        except Exception as exc:  # the page may be gone; say so rather than hide the real failure
+            note = f"No screenshot ({type(exc).__name__}: {exc})"
+        report.longrepr = f"{report.longrepr}\n\n{note}"

@@ -1,0 +1,197 @@
+"""Every notebook runs in real JupyterLab in Chromium, and every widget responds to the page."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from helpers import nav
+
+pytestmark = pytest.mark.browser
+
+NOTEBOOKS = nav.notebooks(nav.ROOT / "notebooks")
+RAISES = {"raises-exception", "nbval-raises-exception"}
+
+OPEN = """() => {
+    const app = window.jupyterapp;
+    const panel = app && app.shell.currentWidget;
+    return !!(panel && panel.context && panel.context.isReady && panel.sessionContext
+              && panel.sessionContext.session && panel.sessionContext.session.kernel);
+}"""
+IDLE = """() => {
+    const panel = window.jupyterapp.shell.currentWidget;
+    const kernel = panel.sessionContext.session.kernel;
+    const running = [...panel.node.querySelectorAll('.jp-InputPrompt')].some(e => e.textContent.includes('*'));
+    return kernel.status === 'idle' && !running;
+}"""
+RUN_ALL = """async () => {
+    const app = window.jupyterapp;
+    await app.shell.currentWidget.sessionContext.ready;
+    await app.commands.execute('notebook:clear-all-cell-outputs');  // so "executed" means: executed now
+    await app.commands.execute('notebook:run-all-cells');
+}"""
+ALL_EXECUTED = """() => {
+    const panel = window.jupyterapp.shell.currentWidget;
+    const cells = panel.content.model.cells;
+    for (let i = 0; i < cells.length; i++) {
+        const cell = cells.get(i);
+        if (cell.type === 'code' && cell.sharedModel.getSource().trim() && cell.executionCount === null) return false;
+    }
+    return panel.sessionContext.session.kernel.status === 'idle';
+}"""
+RUN_CELLS = """async (indices) => {
+    const app = window.jupyterapp;
+    const panel = app.shell.currentWidget;
+    await panel.sessionContext.ready;
+    for (const i of indices) {
+        panel.content.activeCellIndex = i;
+        await app.commands.execute('notebook:run-cell');
+    }
+}"""
+SAVE = """async () => {
+    const app = window.jupyterapp;
+    await app.commands.execute('docmanager:save');
+    return app.shell.currentWidget.context.model.dirty;
+}"""
+
+
+def open_notebook(page, lab, name: str) -> None:
+    page.goto(lab.notebook_url(name))
+    page.wait_for_function(OPEN, timeout=90_000)
+
+
+def wait_idle(page, timeout: float = 180_000) -> None:
+    page.wait_for_function(IDLE, timeout=timeout, polling=250)
+
+
+def saved_problems(path: Path) -> list[str]:
+    """What is wrong with a notebook saved by JupyterLab after Run All."""
+    problems = []
+    nb = nbformat.read(path, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or not cell.source.strip():
+            continue
+        tags = set(cell.metadata.get("tags", []))
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        if cell.execution_count is None:
+            problems.append(f"cell {i} was not executed")
+        if errors and not tags & RAISES:
+            problems.append(f"cell {i} raised {errors[0].ename}: {errors[0].evalue}")
+        if tags & RAISES and not errors:
+            problems.append(f"cell {i} is tagged raises-exception but raised nothing")
+    return problems
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs_in_jupyterlab(page, lab, path):
+    open_notebook(page, lab, path.name)
+    page.evaluate(RUN_ALL)
+    page.wait_for_function(ALL_EXECUTED, timeout=180_000, polling=250)
+    wait_idle(page)
+    assert page.evaluate(SAVE) is False, "the notebook still has unsaved changes after saving"
+    page.screenshot(path=str(lab.artifacts / f"{path.stem}.png"))
+    assert saved_problems(lab.root / path.name) == []
+
+
+# --- widgets ----------------------------------------------------------------------------
+
+WIDGET_CALL = re.compile(r"^\s*(\w+_playground)\(", re.M)
+
+
+def widget_cells() -> list[tuple[Path, int, str]]:
+    """(notebook, cell index, widget function) for every playground a notebook shows."""
+    found = []
+    for path in NOTEBOOKS:
+        for i, cell in enumerate(nbformat.read(path, as_version=4).cells):
+            if cell.cell_type == "code":
+                found += [(path, i, name) for name in WIDGET_CALL.findall(cell.source)]
+    return found
+
+
+def setup_cell(path: Path) -> int:
+    cells = nbformat.read(path, as_version=4).cells
+    return next(i for i, c in enumerate(cells) if c.cell_type == "code" and "setup_notebook(" in c.source)
+
+
+def slider(page, description: str):
+    return page.locator(".widget-slider", has_text=description).first
+
+
+def press(page, description: str, key: str, times: int) -> float:
+    """Move a slider with the keyboard, as a user would; return the value its readout shows."""
+    handle = slider(page, description).locator(".noUi-handle").first
+    handle.focus()
+    for _ in range(times):
+        handle.press(key)
+    return float(slider(page, description).locator(".widget-readout").text_content())
+
+
+def wait_for(page, condition, what: str, timeout: float = 60) -> str:
+    """Poll the summary line until ``condition(text)`` holds; return the text."""
+    summary = page.locator(".playground-summary").first
+    deadline = time.monotonic() + timeout
+    text = ""
+    while time.monotonic() < deadline:
+        text = summary.text_content() or ""
+        if condition(text):
+            return text
+        time.sleep(0.2)
+    raise AssertionError(f"the widget never showed {what}; its summary line reads {text!r}")
+
+
+def picture(page) -> str:
+    return page.locator(".playground-picture").first.get_attribute("src") or ""
+
+
+def check_lr_groups_playground(page) -> None:
+    first = wait_for(page, lambda t: t.startswith("step 1 lr"), "its first result")
+    before_png = picture(page)
+    readout = press(page, "lr body", "ArrowRight", 3)
+
+    def shows_new_lr(text: str) -> bool:
+        match = re.search(r"body ([0-9.e-]+),", text)
+        return bool(match) and abs(float(match.group(1)) - readout) < 6e-5
+
+    text = wait_for(page, shows_new_lr, f"the body lr the slider reads ({readout})")
+    # The losses after training are numbers only the kernel can compute.
+    assert text.split(";")[1] != first.split(";")[1], "the loss did not change with the learning rate"
+    assert picture(page) != before_png, "the picture did not change"
+
+
+def check_optimizer_playground(page) -> None:
+    wait_for(page, lambda t: t.startswith("SGD"), "its first result")
+    before_png = picture(page)
+    page.locator(".widget-dropdown", has_text="optimizer").locator("select").select_option("Adam")
+    wait_for(page, lambda t: t.startswith("Adam"), "an Adam result after choosing Adam")
+    assert slider(page, "beta1").count() == 1, "the momentum slider was not relabelled beta1 by the kernel"
+    readout = press(page, "lr", "ArrowRight", 5)
+
+    def shows_new_lr(text: str) -> bool:
+        match = re.search(r"lr=([0-9.e-]+)", text)
+        return bool(match) and abs(float(match.group(1)) - readout) < 6e-5 + 1e-3 * readout
+
+    wait_for(page, shows_new_lr, f"the lr the slider reads ({readout})")
+    assert picture(page) != before_png, "the picture did not change"
+
+
+WIDGET_CHECKS = {"lr_groups_playground": check_lr_groups_playground, "optimizer_playground": check_optimizer_playground}
+
+
+def test_every_widget_has_a_browser_check():
+    shown = {name for _, _, name in widget_cells()}
+    assert shown, "no notebook shows a widget"
+    assert shown <= set(WIDGET_CHECKS), f"widgets without a browser check: {sorted(shown - set(WIDGET_CHECKS))}"
+
+
+@pytest.mark.parametrize("path,index,name", widget_cells(), ids=lambda v: v.stem if isinstance(v, Path) else str(v))
+def test_widget_responds_in_the_page(page, lab, path, index, name):
+    open_notebook(page, lab, path.name)
+    page.evaluate(RUN_CELLS, [setup_cell(path), index])
+    wait_idle(page)
+    page.locator(".playground-summary").first.scroll_into_view_if_needed()
+    WIDGET_CHECKS[name](page)
+    page.screenshot(path=str(lab.artifacts / f"{path.stem}-{name}.png"))
