@@ -58,6 +58,21 @@ def _call(fn: Callable[..., Any], *args: Any) -> tuple[bool, Any]:
     return False, None
 
 
+def _unanswered(*values: Any) -> bool:
+    """True (after saying so) when an answer is still the ``...`` placeholder."""
+    if any(v is None or v is ... for v in values):
+        print(NOT_DONE.replace("`raise NotImplementedError`", "the `...`"))
+        return True
+    return False
+
+
+def _not_a_function(fn: Any) -> CheckResult | None:
+    """A failed result when ``fn`` is not callable (e.g. the learner passed its result), else None."""
+    if callable(fn):
+        return None
+    return _report(False, f"pass your function itself, got {type(fn).__name__}")
+
+
 # --- 00_start_here --------------------------------------------------------------------
 
 
@@ -88,8 +103,8 @@ def check_train_step(train_step: Callable[..., Any]) -> CheckResult:
     Runs it for three steps next to a reference and compares losses and weights.
     Example: ``check_train_step(train_step)``.
     """
-    if not callable(train_step):
-        return _report(False, f"pass your function itself, got {type(train_step).__name__}")
+    if (wrong := _not_a_function(train_step)) is not None:
+        return wrong
     ref_model, x, y = _toy_problem()
     model, _, _ = _toy_problem()
     ref_opt = torch.optim.SGD(ref_model.parameters(), lr=0.1, momentum=0.9)
@@ -130,8 +145,7 @@ def check_sgd_prediction(value: Any) -> CheckResult:
 
     Example: ``check_sgd_prediction(2.6)``.
     """
-    if value is None or value is ...:
-        print(NOT_DONE.replace("`raise NotImplementedError`", "the `...`"))
+    if _unanswered(value):
         return CheckResult(False)
     try:
         got = float(value)
@@ -183,8 +197,7 @@ def check_no_decay_groups(optimizer: Any, model: torch.nn.Module) -> CheckResult
     parameters of norm layers in a group with ``weight_decay == 0``; all others in a group
     with ``weight_decay > 0``. Example: ``check_no_decay_groups(optimizer, model)``.
     """
-    if optimizer is None or optimizer is ...:
-        print(NOT_DONE.replace("`raise NotImplementedError`", "the `...`"))
+    if _unanswered(optimizer):
         return CheckResult(False)
     if not isinstance(optimizer, torch.optim.Optimizer):
         return _report(False, f"build a torch.optim optimizer, got {type(optimizer).__name__}")
@@ -207,8 +220,7 @@ def check_body_head_lrs(optimizer: Any, model: torch.nn.Module, body_lr: float =
 
     Example: ``check_body_head_lrs(optimizer, model)``.
     """
-    if optimizer is None or optimizer is ...:
-        print(NOT_DONE.replace("`raise NotImplementedError`", "the `...`"))
+    if _unanswered(optimizer):
         return CheckResult(False)
     if not isinstance(optimizer, torch.optim.Optimizer):
         return _report(False, f"build a torch.optim optimizer, got {type(optimizer).__name__}")
@@ -241,8 +253,8 @@ def check_accumulation(accumulate: Callable[..., Any]) -> CheckResult:
     micro-batches ``[(x, y), ...]`` (mean-squared-error loss) that equals one step on the
     whole batch. Example: ``check_accumulation(accumulate)``.
     """
-    if not callable(accumulate):
-        return _report(False, f"pass your function itself, got {type(accumulate).__name__}")
+    if (wrong := _not_a_function(accumulate)) is not None:
+        return wrong
     ref, x, y = _accumulation_problem()
     mine, _, _ = _accumulation_problem()
     ref_opt = torch.optim.SGD(ref.parameters(), lr=0.1, momentum=0.9)
@@ -274,8 +286,7 @@ def check_moves(moves_with_none: Any, moves_with_zeros: Any) -> CheckResult:
 
     Example: ``check_moves(False, True)``.
     """
-    if any(v is None or v is ... for v in (moves_with_none, moves_with_zeros)):
-        print(NOT_DONE.replace("`raise NotImplementedError`", "the `...`"))
+    if _unanswered(moves_with_none, moves_with_zeros):
         return CheckResult(False)
     if not all(isinstance(v, bool) for v in (moves_with_none, moves_with_zeros)):
         return _report(False, "answer with True or False for each")
@@ -309,8 +320,7 @@ def check_adam_bytes(answer: Any, model: torch.nn.Module) -> CheckResult:
     """
     import copy
 
-    if answer is None or answer is ...:
-        print(NOT_DONE.replace("`raise NotImplementedError`", "the `...`"))
+    if _unanswered(answer):
         return CheckResult(False)
     if isinstance(answer, bool) or not isinstance(answer, (int, float)):
         return _report(False, f"give a number of bytes, got {type(answer).__name__}")
@@ -334,8 +344,8 @@ def check_snapshot(snapshot: Callable[[torch.nn.Module], Any]) -> CheckResult:
 
     Example: ``check_snapshot(lambda m: copy.deepcopy(m.state_dict()))``.
     """
-    if not callable(snapshot):
-        return _report(False, f"pass your function itself, got {type(snapshot).__name__}")
+    if (wrong := _not_a_function(snapshot)) is not None:
+        return wrong
     model = torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.BatchNorm1d(3))
     ok, saved = _call(snapshot, model)
     if not ok:
@@ -390,8 +400,8 @@ def check_resume(resume: Callable[[Any], Any]) -> CheckResult:
 
     from .checkpoint import save_checkpoint
 
-    if not callable(resume):
-        return _report(False, f"pass your function itself, got {type(resume).__name__}")
+    if (wrong := _not_a_function(resume)) is not None:
+        return wrong
     rng = torch.get_rng_state()
     try:
         torch.manual_seed(0)
@@ -425,8 +435,7 @@ def check_lr_after_load(answer: Any) -> CheckResult:
 
     Example: ``check_lr_after_load(0.01)``.
     """
-    if answer is None or answer is ...:
-        print(NOT_DONE.replace("`raise NotImplementedError`", "the `...`"))
+    if _unanswered(answer):
         return CheckResult(False)
     w = torch.zeros(1, requires_grad=True)
     saved = torch.optim.SGD([w], lr=0.01).state_dict()
@@ -452,8 +461,8 @@ def check_unfreeze_last(unfreeze: Callable[..., Any], lr: float = 1e-3) -> Check
     The model is ``nn.Sequential(backbone, head)`` with a frozen ``backbone`` of two Linear
     layers; the optimizer trains the head. Example: ``check_unfreeze_last(unfreeze)``.
     """
-    if not callable(unfreeze):
-        return _report(False, f"pass your function itself, got {type(unfreeze).__name__}")
+    if (wrong := _not_a_function(unfreeze)) is not None:
+        return wrong
     backbone = torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.ReLU(), torch.nn.Linear(8, 8), torch.nn.ReLU())
     head = torch.nn.Linear(8, 3)
     model = torch.nn.Sequential(backbone, head)
@@ -484,8 +493,7 @@ def check_new_group_defaults(momentum: Any, weight_decay: Any) -> CheckResult:
 
     Example: ``check_new_group_defaults(0.9, 1e-4)``.
     """
-    if any(v is None or v is ... for v in (momentum, weight_decay)):
-        print(NOT_DONE.replace("`raise NotImplementedError`", "the `...`"))
+    if _unanswered(momentum, weight_decay):
         return CheckResult(False)
     a, b = torch.zeros(1, requires_grad=True), torch.zeros(1, requires_grad=True)
     optimizer = torch.optim.SGD([a], lr=0.1, momentum=0.9, weight_decay=1e-4)
@@ -513,8 +521,8 @@ def check_nesterov_step(nesterov_step: Callable[..., Any]) -> CheckResult:
 
     Compared with ``torch.optim.SGD`` for three steps. Example: ``check_nesterov_step(nesterov_step)``.
     """
-    if not callable(nesterov_step):
-        return _report(False, f"pass your function itself, got {type(nesterov_step).__name__}")
+    if (wrong := _not_a_function(nesterov_step)) is not None:
+        return wrong
     g = torch.Generator().manual_seed(3)
     start = torch.randn(5, generator=g)
     grads = [torch.randn(5, generator=g) for _ in range(3)]
@@ -544,8 +552,8 @@ def check_closure(make_closure: Callable[..., Any]) -> CheckResult:
 
     Example: ``check_closure(make_closure)``.
     """
-    if not callable(make_closure):
-        return _report(False, f"pass your function itself, got {type(make_closure).__name__}")
+    if (wrong := _not_a_function(make_closure)) is not None:
+        return wrong
 
     def problem() -> tuple[torch.nn.Module, torch.optim.Optimizer, torch.Tensor, torch.Tensor]:
         gen = torch.Generator().manual_seed(5)

@@ -248,7 +248,7 @@ class GradientRecorder:
                 return
             width = 7 if self._zeros else 6
             m = torch.stack(scalars).to(torch.float64).reshape(-1, width)  # stack promotes dtypes
-            n = torch.tensor([float(b.numel()) for _, b in self._before], dtype=torch.float64)
+            n = torch.tensor([float(b.numel()) for _, b in self._before], dtype=torch.float64, device=m.device)
             total, squares, low, high = m[:, 0], m[:, 1], m[:, 2], m[:, 3]
             columns = {
                 "norm": squares.sqrt(),

@@ -63,3 +63,11 @@ def test_bad_title_is_reported(tmp_path):
     nbformat.write(nb, tmp_path / "05_bad.ipynb")
     with pytest.raises(ValueError, match=r"must read '# NN · Title'"):
         nav.read_entry(tmp_path / "05_bad.ipynb")
+
+
+def test_readme_lists_every_public_name():
+    import helpers
+
+    readme = (nav.ROOT / "README.md").read_text(encoding="utf-8")
+    missing = [name for name in helpers.__all__ if f"`{name}" not in readme]
+    assert missing == [], f"README.md does not list: {missing}"
