@@ -19,6 +19,7 @@ from nbclient import NotebookClient
 from .nav import ROOT, notebooks
 
 KEEP_CELL_METADATA = ("tags", "jupyter", "collapsed")
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def clean(nb: nbformat.NotebookNode) -> None:
@@ -31,6 +32,12 @@ def clean(nb: nbformat.NotebookNode) -> None:
     )
     for cell in nb.cells:
         cell.metadata = nbformat.from_dict({k: v for k, v in cell.metadata.items() if k in KEEP_CELL_METADATA})
+        # A widget view points at a model (random id) whose state is not stored: keep its text
+        # only, which is what nbval compares and what JupyterLab shows until the cell is run.
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if WIDGET_VIEW in data and "text/plain" in data:
+                del data[WIDGET_VIEW]
 
 
 def execute(path: Path, timeout: int = 300) -> float:
