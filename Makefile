@@ -1,6 +1,8 @@
 # make lab      set up .venv if needed, then open JupyterLab on the notebooks (127.0.0.1 only)
 # make test     set up .venv if needed, then run every test and execute every notebook (strict nbval)
 # make execute  re-execute every notebook in place on the CPU (regenerates the stored outputs)
+# make check-device DEVICE=cuda
+#               run every notebook on that device: all asserts, outputs not compared
 # make nav      rewrite navigation lines, the map in 00 and the README table from the titles
 # make clean    remove .venv and caches
 SHELL := /bin/bash
@@ -13,7 +15,9 @@ PORT ?= 8888
 # Quieten pip's notes about local package folders it skips.
 PIPFILTER := grep -v "is neither a file nor a directory" || true
 
-.PHONY: lab test execute nav clean venv
+DEVICE ?= cuda
+
+.PHONY: lab test execute nav clean venv check-device
 
 venv: $(STAMP)
 
@@ -39,6 +43,10 @@ test: $(STAMP)
 execute: $(STAMP)
 	$(BIN)/python -m helpers.nav
 	NOTEBOOK_DEVICE=cpu $(BIN)/python -m helpers.execute $(NOTEBOOKS)
+
+# Stored outputs come from the CPU, so on another device only the asserts can be checked.
+check-device: $(STAMP)
+	NOTEBOOK_DEVICE=$(DEVICE) $(BIN)/python -m pytest --nbval-lax notebooks -q
 
 nav: $(STAMP)
 	$(BIN)/python -m helpers.nav
