@@ -170,7 +170,9 @@ def test_sigkill_mid_save_leaves_old_or_new_file(tmp_path):
     with torch.no_grad():
         model.weight.fill_(0)
         model.bias.fill_(0)
+    started = time.perf_counter()
     save_checkpoint(path, model=model, step=0)
+    one_save = time.perf_counter() - started  # kills are spread over a few saves' time, even on a slow machine
     rng = random.Random(0)
     last, kills, advanced, mid_save = 0, 0, 0, 0
     while kills < 30:
@@ -178,7 +180,7 @@ def test_sigkill_mid_save_leaves_old_or_new_file(tmp_path):
         child = fork.Process(target=_save_forever, args=(str(path), last, ready), daemon=True)
         child.start()
         assert ready.wait(30), "the saving child did not start"
-        time.sleep(rng.uniform(0.0, 0.25))
+        time.sleep(rng.uniform(0.0, max(0.25, 5 * one_save)))
         os.kill(child.pid, signal.SIGKILL)
         child.join()
         kills += 1
