@@ -62,6 +62,13 @@ def check_notebook(path: Path) -> list[str]:
         if not any(re.search(rf"^{re.escape(heading)}\b", m, re.M) for m in markdown):
             problems.append(f"no {heading!r} section")
 
+    summary = next((m for m in markdown if re.search(r"^## Summary\b", m, re.M)), None)
+    if summary is not None:
+        section = summary.split("## Summary", 1)[1].split("\n## ", 1)[0]
+        bullets = len(re.findall(r"^- ", section, re.M))
+        if not 3 <= bullets <= 5:
+            problems.append(f"the Summary has {bullets} bullets; write 3 to 5")
+
     # Navigation lines whose links resolve.
     nav = [m for m in markdown if m.startswith("<!-- nav -->")]
     if len(nav) < 2:

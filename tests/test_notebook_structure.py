@@ -48,7 +48,7 @@ def _good() -> nbformat.NotebookNode:
     cells = [title, navcell, setup, work, boom]
     cells += [nbformat.v4.new_code_cell(f"x{i} = {i}", execution_count=4 + i) for i in range(6)]
     cells += [
-        nbformat.v4.new_markdown_cell("## Summary\n- a"),
+        nbformat.v4.new_markdown_cell("## Summary\n- a\n- b\n- c"),
         nbformat.v4.new_markdown_cell("## Exercises\n1. b"),
         nbformat.v4.new_markdown_cell(navcell.source),
     ]
@@ -79,6 +79,7 @@ BAD_CASES = {
     "time": (lambda nb: setattr(nb.cells[0], "source", nb.cells[0].source.replace("Time", "")), None, "lacks 'Time'"),
     "setup": (lambda nb: setattr(_code(nb, 0), "source", "import torch"), None, "does not call setup_notebook"),
     "summary": (lambda nb: setattr(nb.cells[-3], "source", "## Recap"), None, "no '## Summary' section"),
+    "summary bullets": (lambda nb: setattr(nb.cells[-3], "source", "## Summary\n- only one"), None, "write 3 to 5"),
     "exercises": (lambda nb: setattr(nb.cells[-2], "source", "## Homework"), None, "no '## Exercises' section"),
     "navigation": (lambda nb: nb.cells.pop(), None, "navigation line at the top and at the bottom"),
     "dead link": (lambda nb: setattr(nb.cells[1], "source", "<!-- nav -->\n[next](42_missing.ipynb)"), None, "does not resolve"),
