@@ -41,12 +41,6 @@ def require_positive_int(value: Any, arg: str) -> int:
     return value
 
 
-def require_choice(value: Any, arg: str, choices: Any) -> Any:
-    if value not in choices:
-        raise ValueError(f"{arg} must be one of {sorted(choices)}, got {value!r}")
-    return value
-
-
 def param_names(optimizer: torch.optim.Optimizer, model: torch.nn.Module | None = None) -> dict[int, str]:
     """Map ``id(param)`` to a readable name for every parameter the optimizer holds.
 

@@ -137,14 +137,10 @@ def train_two_groups(lr_body: float, lr_head: float, steps: int = 100, seed: int
     return {"lrs": rec.history, "losses": losses, "names": ["body", "head"]}
 
 
-def plot_two_groups(result: dict[str, Any], axes: Any = None) -> Any:
-    """Per-group LR (left) and loss (right) of a ``train_two_groups`` result. Returns the Figure."""
-    import matplotlib.pyplot as plt
-
+def plot_two_groups(result: dict[str, Any], axes: Any) -> Any:
+    """Per-group LR on ``axes[0]`` and loss on ``axes[1]`` for a ``train_two_groups`` result. Returns the Figure."""
     from .lr import _plot_lr
 
-    if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(10, 3.5))
     _plot_lr(result["lrs"], result["names"], axes[0], "Learning rate per group (cosine)")
     ax = get_ax(axes[1])
     ax.plot(range(1, len(result["losses"]) + 1), result["losses"], color="black")
