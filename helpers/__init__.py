@@ -22,6 +22,7 @@ from .exercises import (
     check_train_step,
     check_unfreeze_last,
     resume_setup,
+    run_solutions,
 )
 from .grads import GradientRecorder, grad_stats, plot_grad_flow, plot_grad_histograms, plot_grad_norms
 from .lr import LRRecorder, lr_schedule, plot_lr_schedule
@@ -77,6 +78,7 @@ __all__ = [
     "plot_trajectories",
     "resume_setup",
     "rosenbrock",
+    "run_solutions",
     "saddle",
     "save_checkpoint",
     "seed_everything",

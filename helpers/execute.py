@@ -51,6 +51,8 @@ def execute(path: Path, timeout: int = 300) -> float:
         resources={"metadata": {"path": str(path.parent)}},
         record_timing=False,
         store_widget_state=True,  # False trips nbclient on Output widgets; clean() drops the state
+        # The kernel's start-up notice ("running over TCP without encryption") is not news here.
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
     )
     start = time.perf_counter()
     client.execute()

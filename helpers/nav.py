@@ -57,12 +57,28 @@ def notebooks(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.ipynb") if NAME_RE.match(p.name))
 
 
-def nav_line(entries: list[Entry], i: int) -> str:
+def contents_anchor(first: Path) -> str:
+    """JupyterLab's anchor of the heading above the map in the first notebook (spaces become '-').
+
+    The Contents link points there: JupyterLab (root ``notebooks/``) cannot open ``../README.md``.
+    """
+    nb = nbformat.read(first, as_version=4)
+    for k, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown" and _source(cell).startswith(MAP_MARK):
+            above = _source(nb.cells[k - 1]) if k else ""
+            headings = re.findall(r"^#{1,6}\s+(.+?)\s*$", above, re.M)
+            if headings:
+                return headings[-1].replace(" ", "-")
+    raise ValueError(f"{first.name}: put a heading (e.g. '## 5. Map of the collection') in the cell above the {MAP_MARK} cell")
+
+
+def nav_line(entries: list[Entry], i: int, anchor: str = "") -> str:
     parts = []
     if i > 0:
         prev = entries[i - 1]
         parts.append(f"[← {prev.number} · {prev.title}]({prev.path.name})")
-    parts.append("[Contents](../README.md#notebooks)")
+    target = f"#{anchor}" if i == 0 else f"{entries[0].path.name}#{anchor}"
+    parts.append(f"[Contents]({target})")
     if i + 1 < len(entries):
         nxt = entries[i + 1]
         parts.append(f"[{nxt.number} · {nxt.title} →]({nxt.path.name})")
@@ -76,7 +92,7 @@ def table(entries: list[Entry], prefix: str) -> str:
     return "\n".join(rows)
 
 
-def _updated_notebook(path: Path, entries: list[Entry], i: int) -> str | None:
+def _updated_notebook(path: Path, entries: list[Entry], i: int, anchor: str) -> str | None:
     """The notebook's new JSON text, or None when it is already current."""
     nb = nbformat.read(path, as_version=4)
     changed = False
@@ -85,7 +101,7 @@ def _updated_notebook(path: Path, entries: list[Entry], i: int) -> str | None:
             continue
         src = _source(cell)
         if src.startswith(NAV_MARK):
-            new = nav_line(entries, i)
+            new = nav_line(entries, i, anchor)
         elif src.startswith(MAP_MARK):
             new = f"{MAP_MARK}\n" + table(entries, prefix="")
         else:
@@ -118,8 +134,9 @@ def sync(root: Path | None = None, check: bool = False) -> list[str]:
     if len(set(numbers)) != len(numbers):
         raise ValueError(f"two notebooks share a number: {numbers}")
     stale: list[str] = []
+    anchor = contents_anchor(entries[0].path)
     for i, e in enumerate(entries):
-        new = _updated_notebook(e.path, entries, i)
+        new = _updated_notebook(e.path, entries, i, anchor)
         if new is not None:
             stale.append(str(e.path.relative_to(root)))
             if not check:

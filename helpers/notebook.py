@@ -84,8 +84,26 @@ def pick_device(name: str | torch.device | None = None) -> torch.device:
     return device
 
 
+def _short_tracebacks() -> None:
+    """In IPython, show an error as its type and message only (``%xmode Minimal``).
+
+    A stored error then reads like a lesson, not forty lines of library internals with the
+    paths of the machine that ran it. ``%xmode Context`` brings full tracebacks back.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None and hasattr(shell, "InteractiveTB"):
+        shell.InteractiveTB.set_mode(mode="Minimal")
+
+
 def setup_notebook(seed: int = 0, device: str | torch.device | None = None) -> torch.device:
     """Seed every RNG, set print options and pick the device; print a one-line report.
+
+    In IPython it also switches errors to their short form (type and message; ``%xmode
+    Context`` brings full tracebacks back).
 
     Returns the ``torch.device`` the notebook should put its tensors and models on.
     Example: ``device = setup_notebook(seed=0)``.
@@ -94,6 +112,7 @@ def setup_notebook(seed: int = 0, device: str | torch.device | None = None) -> t
 
     chosen = pick_device(device)
     seed_everything(seed)
+    _short_tracebacks()
     torch.set_printoptions(precision=4, sci_mode=False)
     np.set_printoptions(precision=4, suppress=True)
     print(

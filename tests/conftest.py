@@ -19,6 +19,16 @@ def _close_figures():
     plt.close("all")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_checker_tries():
+    """Each test starts with no wrong tries counted (checkers reveal the answer after a few)."""
+    from helpers.exercises import reset_tries
+
+    reset_tries()
+    yield
+    reset_tries()
+
+
 def pytest_terminal_summary(terminalreporter):
     """Say how many browser tests ran, so a CI log shows they were not skipped."""
     counts = {}

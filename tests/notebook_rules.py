@@ -14,6 +14,20 @@ WARNING_RE = re.compile(r"\b[A-Za-z]*Warning\b[:(]|\bwarnings\.warn\b")
 RAISES_TAGS = {"raises-exception", "nbval-raises-exception"}
 IGNORE_TAG = "nbval-ignore-output"
 MAX_IGNORED = 0.10
+ANSI_RE = re.compile(r"\x1b\[[0-9;]*m")
+# "notebook 05", "notebooks 07 and 08"; "section 3", "notebook 05's section 3", "section 3 of notebook 05".
+NOTEBOOK_REF_RE = re.compile(r"\bnotebooks?\s+(\d\d(?:\s*(?:,|and|or|-|–|to)\s*\d\d)*)\b", re.I)
+SECTION_REF_RE = re.compile(
+    r"(?:\bnotebook\s+(?P<nb_before>\d\d)(?:'s|,)?\s+|\b)sections?\s+(?P<num>\d+)(?:\s+of\s+notebook\s+(?P<nb_after>\d\d))?",
+    re.I,
+)
+# A path of the machine that executed the notebook: home, work and temporary folders,
+# virtual environments, site-packages, a Windows drive.
+MACHINE_PATH_RE = re.compile(
+    r"(?<![\w.])/(?:home|root|work|tmp|var|private|Users|usr|opt|mnt|srv)/[^\s'\"]*"
+    r"|site-packages|[\\/]\.venv[\\/]|\b[A-Za-z]:\\[\w\\]"
+)
+SPOILER_RE = re.compile(r"Correct!|The expected answer")
 
 
 def _src(cell) -> str:
@@ -27,6 +41,43 @@ def _output_text(out) -> str:
         return f"{out.get('ename')}: {out.get('evalue')}"
     data = out.get("data", {})
     return "".join(data.get("text/plain", "")) + "".join(data.get("text/html", ""))
+
+
+def _all_output_text(out) -> str:
+    """Every text an output stores (for the path check): streams, data, error value and traceback."""
+    parts = [_output_text(out)]
+    if out.get("output_type") == "error":
+        parts += out.get("traceback", [])
+    for value in out.get("data", {}).values():
+        if isinstance(value, str) and not value.startswith("iVBOR"):  # skip base64 images
+            parts.append(value)
+    return "\n".join(parts)
+
+
+def _sections(path: Path) -> set[str]:
+    nb = nbformat.read(path, as_version=4)
+    return {m for c in nb.cells if c.cell_type == "markdown" for m in re.findall(r"^##\s+(\d+)\.", _src(c), re.M)}
+
+
+def check_references(path: Path, texts: list[str]) -> list[str]:
+    """Every "notebook NN" names an existing notebook, every "section N" a section of the notebook it points to."""
+    problems = []
+    folder = Path(path).parent
+    existing = {p.name[:2]: p for p in folder.glob("[0-9][0-9]_*.ipynb")}
+    own = Path(path).name[:2]
+    for text in texts:
+        for m in NOTEBOOK_REF_RE.finditer(text):
+            for number in re.findall(r"\d\d", m.group(1)):
+                if number not in existing:
+                    problems.append(f"{m.group(0)!r} points at notebook {number}, which does not exist")
+        for m in SECTION_REF_RE.finditer(text):
+            target = m.group("nb_before") or m.group("nb_after") or own
+            if target not in existing:
+                continue  # reported above
+            if m.group("num") not in _sections(existing[target]):
+                where = "this notebook" if target == own else f"notebook {target}"
+                problems.append(f"{m.group(0)!r} points at section {m.group('num')} of {where}, which has no '## {m.group('num')}.' heading")
+    return problems
 
 
 def check_notebook(path: Path) -> list[str]:
@@ -69,6 +120,9 @@ def check_notebook(path: Path) -> list[str]:
         if not 3 <= bullets <= 5:
             problems.append(f"the Summary has {bullets} bullets; write 3 to 5")
 
+    # "notebook NN" and "section N" resolve, in prose and in code comments.
+    problems += check_references(path, [_src(c) for c in cells])
+
     # Navigation lines whose links resolve.
     nav = [m for m in markdown if m.startswith("<!-- nav -->")]
     if len(nav) < 2:
@@ -104,10 +158,43 @@ def check_notebook(path: Path) -> list[str]:
             text = _output_text(out)
             if (out.get("name") == "stderr" and text.strip()) or WARNING_RE.search(text):
                 problems.append(f"code cell {i} has warning or stderr text in its output: {text.strip()[:80]!r}")
+            if (found := MACHINE_PATH_RE.search(_all_output_text(out))):
+                problems.append(f"code cell {i} stores a path of the machine that executed it: {found.group(0)[:60]!r}")
+            if out.get("output_type") == "error":
+                shown = " ".join(ANSI_RE.sub("", "".join(out.get("traceback", []))).split())
+                lesson = " ".join(f"{out.get('ename')}: {out.get('evalue')}".split()).rstrip(": ")
+                if shown.rstrip(": ") != lesson:
+                    problems.append(
+                        f"code cell {i} stores a traceback beyond its exception line ({len(out.get('traceback', []))} parts): "
+                        "call setup_notebook (it sets %xmode Minimal) and re-execute"
+                    )
         if tags & RAISES_TAGS and not any(o.get("output_type") == "error" for o in c.outputs):
             problems.append(f"code cell {i} is tagged raises-exception but stored no error")
     if code and outputs == 0:
         problems.append("no stored outputs: execute the notebook (make execute)")
+
+    # Exercises: nothing under them gives an answer away; the worked solutions live in
+    # solutions/NN_slug.py (run by run_solutions), not in the notebook.
+    start = next((k for k, c in enumerate(cells) if c.cell_type == "markdown" and re.search(r"^## Exercises\b", _src(c), re.M)), None)
+    if start is not None:
+        for k, c in enumerate(cells[start:], start):
+            if c.cell_type != "code":
+                continue
+            for out in c.outputs:
+                if (found := SPOILER_RE.search(_output_text(out))):
+                    problems.append(f"cell {k} under the Exercises shows a solution's verdict ({found.group(0)!r})")
+        solutions = path.parent / "solutions" / path.name.replace(".ipynb", ".py")
+        exercise_code = "".join(_src(c) for c in cells[start:] if c.cell_type == "code")
+        checkers = sorted(set(re.findall(r"\b(check_\w+)\(", exercise_code)))
+        if not solutions.exists():
+            problems.append(f"no worked solutions file solutions/{solutions.name}")
+        else:
+            if f"run_solutions(\"solutions/{solutions.name}\")" not in exercise_code:
+                problems.append(f"the Solutions cell does not call run_solutions(\"solutions/{solutions.name}\")")
+            text = solutions.read_text(encoding="utf-8")
+            missing = [name for name in checkers if f"{name}(" not in text]
+            if missing:
+                problems.append(f"solutions/{solutions.name} never calls {missing}")
 
     ignored = sum(IGNORE_TAG in c.metadata.get("tags", []) for c in code)
     if code and ignored / len(code) > MAX_IGNORED:

@@ -31,6 +31,18 @@ def test_navigation_and_readme_are_current():
 # --- the rules can fail -------------------------------------------------------------
 
 
+def _exercise_cell() -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell("answer = ...\ncheck_answer(answer)", execution_count=10)
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="Not done yet\n")]
+    return cell
+
+
+def _solutions_cell() -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell('run_solutions("solutions/98_good.py")', execution_count=11)
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="Every worked solution passes.\n")]
+    return cell
+
+
 def _good() -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
@@ -44,12 +56,15 @@ def _good() -> nbformat.NotebookNode:
     work.outputs = [nbformat.v4.new_output("execute_result", data={"text/plain": "2"}, execution_count=2)]
     boom = nbformat.v4.new_code_cell("raise ValueError('x')", execution_count=3)
     boom.metadata["tags"] = ["raises-exception"]
-    boom.outputs = [nbformat.v4.new_output("error", ename="ValueError", evalue="x", traceback=[])]
+    boom.outputs = [nbformat.v4.new_output("error", ename="ValueError", evalue="x", traceback=["\x1b[31mValueError\x1b[39m: x\n"])]
     cells = [title, navcell, setup, work, boom]
     cells += [nbformat.v4.new_code_cell(f"x{i} = {i}", execution_count=4 + i) for i in range(6)]
     cells += [
         nbformat.v4.new_markdown_cell("## Summary\n- a\n- b\n- c"),
         nbformat.v4.new_markdown_cell("## Exercises\n1. b"),
+        _exercise_cell(),
+        nbformat.v4.new_markdown_cell("### Solutions\nIn solutions/98_good.py."),
+        _solutions_cell(),
         nbformat.v4.new_markdown_cell(navcell.source),
     ]
     nb.cells = cells
@@ -57,7 +72,9 @@ def _good() -> nbformat.NotebookNode:
 
 
 def _write(tmp_path: Path, nb, name: str = "98_good.ipynb") -> Path:
-    (tmp_path / "99_other.ipynb").write_text("{}")
+    (tmp_path / "99_other.ipynb").write_text(nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("## 2. Two")])))
+    (tmp_path / "solutions").mkdir(exist_ok=True)
+    (tmp_path / "solutions" / "98_good.py").write_text("assert check_answer(42)\n")
     path = tmp_path / name
     nbformat.write(nb, path)
     return path
@@ -78,9 +95,9 @@ BAD_CASES = {
     "objectives": (lambda nb: setattr(nb.cells[0], "source", nb.cells[0].source.replace("You will learn", "")), None, "lacks 'You will learn'"),
     "time": (lambda nb: setattr(nb.cells[0], "source", nb.cells[0].source.replace("Time", "")), None, "lacks 'Time'"),
     "setup": (lambda nb: setattr(_code(nb, 0), "source", "import torch"), None, "does not call setup_notebook"),
-    "summary": (lambda nb: setattr(nb.cells[-3], "source", "## Recap"), None, "no '## Summary' section"),
-    "summary bullets": (lambda nb: setattr(nb.cells[-3], "source", "## Summary\n- only one"), None, "write 3 to 5"),
-    "exercises": (lambda nb: setattr(nb.cells[-2], "source", "## Homework"), None, "no '## Exercises' section"),
+    "summary": (lambda nb: setattr(nb.cells[-6], "source", "## Recap"), None, "no '## Summary' section"),
+    "summary bullets": (lambda nb: setattr(nb.cells[-6], "source", "## Summary\n- only one"), None, "write 3 to 5"),
+    "exercises": (lambda nb: setattr(nb.cells[-5], "source", "## Homework"), None, "no '## Exercises' section"),
     "navigation": (lambda nb: nb.cells.pop(), None, "navigation line at the top and at the bottom"),
     "dead link": (lambda nb: setattr(nb.cells[1], "source", "<!-- nav -->\n[next](42_missing.ipynb)"), None, "does not resolve"),
     "unexecuted": (lambda nb: setattr(_code(nb, 1), "execution_count", None), None, "never executed"),
@@ -110,7 +127,33 @@ BAD_CASES = {
     "run metadata": (lambda nb: _code(nb, 1).metadata.update(execution={"t": 1}), None, "carries run metadata"),
     "no outputs": (lambda nb: [setattr(c, "outputs", []) for c in nb.cells if c.cell_type == "code"], None, "no stored outputs"),
     "tag without error": (lambda nb: setattr(_code(nb, 2), "outputs", []), None, "stored no error"),
+    "missing notebook": (lambda nb: _md(nb, "As notebook 42 shows."), None, "points at notebook 42"),
+    "missing notebooks in a range": (lambda nb: _md(nb, "Notebooks 99 and 43 follow."), None, "points at notebook 43"),
+    "missing section": (lambda nb: _md(nb, "See section 4 below."), None, "section 4 of this notebook"),
+    "missing section elsewhere": (lambda nb: _md(nb, "Notebook 99's section 3 shows it."), None, "section 3 of notebook 99"),
+    "missing section after": (lambda nb: _md(nb, "as in section 7 of notebook 99"), None, "section 7 of notebook 99"),
+    "section in a comment": (lambda nb: setattr(_code(nb, 1), "source", "x = 1  # see section 9"), None, "section 9 of this notebook"),
+    "machine path": (lambda nb: _out(nb, "saved to /home/ada/optim/ckpt.pt\n"), None, "path of the machine"),
+    "venv path": (lambda nb: _out(nb, "File C:\\Users\\ada\\x.py\n"), None, "path of the machine"),
+    "site-packages": (lambda nb: _out(nb, "in .../site-packages/torch/optim/sgd.py\n"), None, "path of the machine"),
+    "temporary path": (lambda nb: _out(nb, "wrote /tmp/tmpab12/ckpt.pt\n"), None, "path of the machine"),
+    "long traceback": (
+        lambda nb: _code(nb, 2).outputs[0].traceback.insert(0, "File /x/y.py:3, in f\n----> 3 raise ValueError('x')"),
+        None,
+        "traceback beyond its exception line",
+    ),
+    "visible verdict": (lambda nb: _code(nb, -1).outputs.append(nbformat.v4.new_output("stream", name="stdout", text="Correct! 2.6\n")), None, "shows a solution's verdict"),
+    "revealed answer": (lambda nb: _code(nb, -2).outputs.append(nbformat.v4.new_output("stream", name="stdout", text="The expected answer: 2.6\n")), None, "shows a solution's verdict"),
+    "solution not run": (lambda nb: setattr(_code(nb, -1), "source", "pass"), None, "does not call run_solutions"),
 }
+
+
+def _md(nb, text):
+    nb.cells.insert(3, nbformat.v4.new_markdown_cell(text))
+
+
+def _out(nb, text):
+    _code(nb, 1).outputs.append(nbformat.v4.new_output("stream", name="stdout", text=text))
 
 
 @pytest.mark.parametrize("case", sorted(BAD_CASES))
@@ -121,3 +164,18 @@ def test_each_rule_fails_on_a_bad_notebook(tmp_path, case):
     path = _write(tmp_path, nb, name or "98_good.ipynb")
     problems = check_notebook(path)
     assert any(expected in p for p in problems), problems
+
+
+def test_solutions_file_rules(tmp_path):
+    path = _write(tmp_path, _good())
+    (tmp_path / "solutions" / "98_good.py").write_text("assert True\n")
+    assert any("never calls ['check_answer']" in p for p in check_notebook(path))
+    (tmp_path / "solutions" / "98_good.py").unlink()
+    assert any("no worked solutions file" in p for p in check_notebook(path))
+
+
+def test_good_references_pass(tmp_path):
+    nb = _good()
+    for text in ("Notebook 99 comes next.", "Notebook 99's section 2 and notebook 98 agree.", "section 2 of notebook 99"):
+        _md(nb, text)
+    assert check_notebook(_write(tmp_path, nb)) == []

@@ -76,6 +76,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory):
     artifacts.mkdir(parents=True, exist_ok=True)
     for path in nav.notebooks(NOTEBOOKS):
         shutil.copy(path, root / path.name)
+    shutil.copytree(NOTEBOOKS / "solutions", root / "solutions")  # run_solutions(...) reads them
     before = _digest(NOTEBOOKS)
     port, token = _free_port(), secrets.token_hex(16)
     log = open(root / "server.log", "w")
