@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._core import Verdict, as_number, call_student, checker, describe, not_a_function, not_done, right, unanswered, wrong
+from ._core import NOT_DONE_VALUE, Verdict, as_number, call_student, checker, describe, not_a_function, not_done, right, unanswered, wrong
 
 __all__ = ["check_sgd_prediction", "check_train_step"]
 
@@ -128,7 +128,7 @@ def check_sgd_prediction(value: Any) -> Verdict:
     expected = w.item()
     reveal = f"{expected:.1f} (w.grad = 2 * (2 - 5) = {grad:g}, and w - lr * grad = 2 - 0.1 * ({grad:g}) = {expected:.1f})"
     if unanswered(value):
-        return not_done(expected=reveal)
+        return not_done(NOT_DONE_VALUE, expected=reveal)
     if isinstance(value, (str, bytes, np.str_)):
         return wrong(f"you gave the text {value!r}", "give a number, without quotes", expected=reveal)
     got = as_number(value)

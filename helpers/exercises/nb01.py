@@ -1,15 +1,15 @@
-"""Checkers for notebook 01."""
+"""Checkers for notebook 01 (parameter groups)."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
 
-from ._core import NOT_DONE, CheckResult
-from ._legacy import _call, _not_a_function, _report, _unanswered  # TEMPORARY: move to _core verdicts
+from ._core import NOT_DONE_VALUE, Verdict, as_number, checker, describe, not_done, right, unanswered, wrong
+
+__all__ = ["check_body_head_lrs", "check_no_decay_groups"]
 
 _NORMS = (
     torch.nn.LayerNorm,
@@ -17,64 +17,210 @@ _NORMS = (
     torch.nn.modules.batchnorm._BatchNorm,
     torch.nn.modules.instancenorm._InstanceNorm,
 )
+NO_DECAY_LR = 1e-3
+NO_DECAY_WD = 0.01
+NOTEBOOK_WD = 0.05  # the value section 4 of the notebook uses: a likely copy
 
 
-def _no_decay_names(model: torch.nn.Module) -> set[str]:
-    """Biases and every parameter of a normalization layer."""
-    names = set()
+def _no_decay_names(model: torch.nn.Module) -> dict[str, str]:
+    """Name -> "bias" or "norm" for every bias and every parameter of a normalization layer."""
+    names = {}
     for module_name, module in model.named_modules():
         for param_name, _ in module.named_parameters(recurse=False):
             full = f"{module_name}.{param_name}" if module_name else param_name
-            if param_name == "bias" or isinstance(module, _NORMS):
-                names.add(full)
+            if isinstance(module, _NORMS):
+                names[full] = "norm"
+            elif param_name == "bias":
+                names[full] = "bias"
     return names
 
 
-def _group_of(optimizer: torch.optim.Optimizer) -> dict[int, dict[str, Any]]:
-    return {id(p): group for group in optimizer.param_groups for p in group["params"]}
+def _not_one_optimizer(optimizer: Any, what: str) -> Verdict | None:
+    """A wrong verdict when ``optimizer`` is not one torch.optim optimizer, else None."""
+    if isinstance(optimizer, torch.optim.Optimizer):
+        return None
+    if isinstance(optimizer, (list, tuple)) and optimizer and all(isinstance(o, torch.optim.Optimizer) for o in optimizer):
+        return wrong(
+            f"you built {len(optimizer)} optimizers; the exercise asks for one optimizer with several parameter groups",
+            "pass a list of dicts to a single optimizer: one dict per group, each with its own options",
+        )
+    if isinstance(optimizer, (list, tuple)) and optimizer and all(isinstance(g, dict) for g in optimizer):
+        return wrong(
+            "you gave the list of group dicts itself, not an optimizer built from it",
+            f"hand the list to the optimizer's constructor: torch.optim.{what}([...], ...)",
+        )
+    if isinstance(optimizer, type) and issubclass(optimizer, torch.optim.Optimizer):
+        return wrong(f"you gave the class {optimizer.__name__}, not an optimizer", f"call it: torch.optim.{what}(groups, ...)")
+    return wrong(f"build a torch.optim optimizer, got {describe(optimizer)}", f"optimizer = torch.optim.{what}(...)")
 
 
-def check_no_decay_groups(optimizer: Any, model: torch.nn.Module) -> CheckResult:
-    """Check an optimizer that decays every weight except biases and normalization weights.
+def _membership(optimizer: torch.optim.Optimizer, model: torch.nn.Module, prefix: str = "") -> tuple[dict[int, int], Verdict | None]:
+    """Map id(parameter) -> group index, or a wrong verdict for a tensor missing, repeated or foreign."""
+    where: dict[int, int] = {}
+    names = {id(p): prefix + n for n, p in model.named_parameters()}
+    for g, group in enumerate(optimizer.param_groups):
+        for p in group["params"]:
+            if id(p) in where:
+                name = names.get(id(p), "a tensor")
+                return where, wrong(
+                    f"{name} appears twice in the optimizer (PyTorch only warned), so every step() updates it twice",
+                    "put each tensor in exactly one group: split the parameters, do not list one twice",
+                )
+            if id(p) not in names:
+                return where, wrong(
+                    f"group {g} holds a tensor that is not one of this model's parameters",
+                    "build the optimizer from the very model you pass to the checker (running the model's cell again makes new tensors)",
+                )
+            where[id(p)] = g
+    for n, p in model.named_parameters():
+        if id(p) not in where:
+            return where, wrong(f"{prefix + n} is in no group, so it is never trained", "every parameter of the model must be in some group")
+    return where, None
 
-    Every parameter of ``model`` must be in the optimizer exactly once; biases and the
-    parameters of norm layers in a group with ``weight_decay == 0``; all others in a group
-    with ``weight_decay > 0``. Example: ``check_no_decay_groups(optimizer, model)``.
+
+def _number(value: Any) -> float | None:
+    number = as_number(value)
+    return number if number is not None and math.isfinite(number) else None
+
+
+def _no_decay_expected(model: torch.nn.Module) -> str:
+    skip = sorted(_no_decay_names(model))
+    return (
+        f"torch.optim.AdamW([{{'params': <the other weights>, 'weight_decay': {NO_DECAY_WD:g}}}, "
+        f"{{'params': <{', '.join(skip)}>, 'weight_decay': 0.0}}], lr={NO_DECAY_LR:g})"
+    )
+
+
+@checker
+def check_no_decay_groups(optimizer: Any, model: Any) -> Verdict:
+    """Check an ``AdamW`` optimizer (lr 1e-3) that decays every weight by 0.01 except biases
+    and normalization-layer parameters, which get no weight decay.
+
+    Every parameter of ``model`` must be in the optimizer exactly once; any grouping is fine.
+    Example: ``check_no_decay_groups(optimizer, model)``; ``reveal=True`` shows an answer.
     """
-    if _unanswered(optimizer):
-        return CheckResult(False)
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        return _report(False, f"build a torch.optim optimizer, got {type(optimizer).__name__}")
-    groups = _group_of(optimizer)
-    no_decay = _no_decay_names(model)
-    for name, p in model.named_parameters():
-        group = groups.get(id(p))
-        if group is None:
-            return _report(False, f"{name} is not in the optimizer", "every parameter must be trained")
-        decay = float(group.get("weight_decay", 0))
-        if name in no_decay and decay != 0:
-            return _report(False, f"{name} has weight_decay={decay:g}, expected 0", "biases and norm-layer weights get no decay")
-        if name not in no_decay and decay == 0:
-            return _report(False, f"{name} has weight_decay=0, expected > 0", "only biases and norm-layer weights skip decay")
-    return _report(True, f"{len(no_decay)} tensors without decay, {sum(1 for _ in model.parameters()) - len(no_decay)} with.")
+    if not isinstance(model, torch.nn.Module):
+        return wrong(f"the second argument must be the model, got {describe(model)}", "call check_no_decay_groups(optimizer, model)")
+    expected = _no_decay_expected(model)
+    if unanswered(optimizer):
+        return not_done(NOT_DONE_VALUE, expected=expected)
+    if (verdict := _not_one_optimizer(optimizer, "AdamW")) is not None:
+        return Verdict(verdict.kind, verdict.message, verdict.hint, expected)
+    decoupled = all(g.get("decoupled_weight_decay", False) for g in optimizer.param_groups)
+    if not (isinstance(optimizer, torch.optim.Adam) and decoupled):
+        name = type(optimizer).__name__
+        if isinstance(optimizer, torch.optim.Adam):
+            return wrong(
+                f"you built {name}, whose weight_decay is L2 added to the gradient and then scaled by Adam; the exercise asks for AdamW",
+                "AdamW decays the weights directly (decoupled weight decay): use torch.optim.AdamW",
+                expected,
+            )
+        return wrong(f"you built {name}; the exercise asks for AdamW", "use torch.optim.AdamW", expected)
+    where, verdict = _membership(optimizer, model)
+    if verdict is not None:
+        return Verdict(verdict.kind, verdict.message, verdict.hint, expected)
+    skip = _no_decay_names(model)
+    params = dict(model.named_parameters())
+    for name, p in params.items():
+        group = optimizer.param_groups[where[id(p)]]
+        decay = _number(group.get("weight_decay", 0))
+        if decay is None:
+            return wrong(f"{name}'s group has weight_decay={group.get('weight_decay')!r}", "weight_decay must be a number", expected)
+        if skip.get(name) == "norm" and decay != 0:
+            return wrong(
+                f"{name} belongs to a normalization layer and is decayed",
+                "a norm layer's scale and shift get no decay, like biases: note they are 1-D too",
+                expected,
+            )
+        if skip.get(name) == "bias" and decay != 0:
+            return wrong(
+                f"{name} is a bias and is decayed",
+                "biases go in a group with weight_decay=0 (AdamW's default is not 0: say it in the group's dict)",
+                expected,
+            )
+        if name not in skip and decay == 0:
+            return wrong(
+                f"{name} is a weight that gets no decay",
+                "only biases and the LayerNorm's parameters skip decay; the Linear weights get the decay the exercise asks for",
+                expected,
+            )
+    decays = {name: _number(optimizer.param_groups[where[id(p)]].get("weight_decay", 0)) for name, p in params.items() if name not in skip}
+    for name, decay in decays.items():
+        if not math.isclose(decay, NO_DECAY_WD, rel_tol=1e-6):
+            hint = (
+                "that is the value section 4 of the notebook used; the exercise gives its own"
+                if math.isclose(decay, NOTEBOOK_WD, rel_tol=1e-6)
+                else "re-read the weight decay the exercise asks for and set it in the decayed group's dict"
+            )
+            return wrong(f"{name} decays with weight_decay={decay:g}, not the amount the exercise asks for", hint, expected)
+    for g, group in enumerate(optimizer.param_groups):
+        lr = _number(group.get("lr"))
+        if lr is None or not math.isclose(lr, NO_DECAY_LR, rel_tol=1e-6):
+            return wrong(
+                f"group {g} trains at lr={group.get('lr')!r}, not the learning rate the exercise asks for",
+                "re-read the exercise's lr; pass it as lr=... to AdamW (every group then gets it) or set it in each dict",
+                expected,
+            )
+    return right(f"{len(skip)} tensors without decay, {len(params) - len(skip)} with, all in one AdamW.")
 
 
-def check_body_head_lrs(optimizer: Any, model: torch.nn.Module, body_lr: float = 1e-4, head_lr: float = 1e-2) -> CheckResult:
-    """Check one optimizer that trains ``model.body`` at ``body_lr`` and ``model.head`` at ``head_lr``.
+@checker
+def check_body_head_lrs(optimizer: Any, model: Any, body_lr: float = 1e-4, head_lr: float = 1e-2) -> Verdict:
+    """Check one ``Adam`` optimizer that trains ``model.body`` at ``body_lr`` and ``model.head`` at ``head_lr``.
 
-    Example: ``check_body_head_lrs(optimizer, model)``.
+    Any grouping is fine as long as every tensor of the body has ``body_lr`` and every
+    tensor of the head ``head_lr``. Example: ``check_body_head_lrs(optimizer, model)``.
     """
-    if _unanswered(optimizer):
-        return CheckResult(False)
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        return _report(False, f"build a torch.optim optimizer, got {type(optimizer).__name__}")
-    groups = _group_of(optimizer)
-    for part, lr in (("body", body_lr), ("head", head_lr)):
+    if not isinstance(model, torch.nn.Module) or not all(isinstance(getattr(model, part, None), torch.nn.Module) for part in ("body", "head")):
+        return wrong(f"the second argument must be the model with .body and .head, got {describe(model)}", "call check_body_head_lrs(optimizer, net)")
+    expected = (
+        f"torch.optim.Adam([{{'params': net.body.parameters(), 'lr': {body_lr:g}}}, "
+        f"{{'params': net.head.parameters(), 'lr': {head_lr:g}}}])"
+    )
+    if unanswered(optimizer):
+        return not_done(NOT_DONE_VALUE, expected=expected)
+    if (verdict := _not_one_optimizer(optimizer, "Adam")) is not None:
+        return Verdict(verdict.kind, verdict.message, verdict.hint, expected)
+    decoupled = isinstance(optimizer, torch.optim.AdamW) or any(
+        g.get("decoupled_weight_decay", False) and g.get("weight_decay", 0) for g in optimizer.param_groups
+    )
+    if not isinstance(optimizer, torch.optim.Adam) or decoupled:
+        name = type(optimizer).__name__
+        if decoupled and not isinstance(optimizer, torch.optim.AdamW):
+            name = "Adam with decoupled_weight_decay=True, which is AdamW"
+        hint = (
+            "AdamW also decays every weight (its default weight_decay is not 0); use torch.optim.Adam"
+            if decoupled
+            else "use torch.optim.Adam with one dict per part"
+        )
+        return wrong(f"you built {name}; the exercise asks for Adam", hint, expected)
+    where, verdict = _membership(optimizer, model)
+    if verdict is not None:
+        return Verdict(verdict.kind, verdict.message, verdict.hint, expected)
+    lr_of = {}
+    for part in ("body", "head"):
         for name, p in getattr(model, part).named_parameters():
-            group = groups.get(id(p))
-            if group is None:
-                return _report(False, f"{part}.{name} is not in the optimizer", "pass one dict per part: {'params': model.body.parameters(), 'lr': ...}")
-            if not math.isclose(float(group["lr"]), lr, rel_tol=1e-9):
-                return _report(False, f"{part}.{name} trains at lr={float(group['lr']):g}, expected {lr:g}")
-    return _report(True, f"body at {body_lr:g}, head at {head_lr:g}, in {len(optimizer.param_groups)} groups of one optimizer.")
+            lr_of[f"{part}.{name}"] = _number(optimizer.param_groups[where[id(p)]].get("lr"))
+    body = [lr for name, lr in lr_of.items() if name.startswith("body.")]
+    head = [lr for name, lr in lr_of.items() if name.startswith("head.")]
 
+    def close(values: list[float | None], target: float) -> bool:
+        return all(v is not None and math.isclose(v, target, rel_tol=1e-6) for v in values)
+
+    if close(body, head_lr) and close(head, body_lr):
+        return wrong("the body and head learning rates are swapped", "the pretrained body moves gently: it gets the smaller lr", expected)
+    if len(set(lr_of.values())) == 1:
+        return wrong(
+            "body and head train at the same lr",
+            "give body and head a dict each, with its own 'lr'",
+            expected,
+        )
+    for part, values, target in (("body", body, body_lr), ("head", head, head_lr)):
+        for name, lr in lr_of.items():
+            if name.startswith(part + ".") and not (lr is not None and math.isclose(lr, target, rel_tol=1e-6)):
+                return wrong(
+                    f"{name} trains at lr={lr!r}, not the {part}'s lr the exercise asks for",
+                    f"re-read the exercise's lr for net.{part}, and put all of net.{part}'s tensors in a group with it",
+                    expected,
+                )
+    return right(f"body at {body_lr:g}, head at {head_lr:g}, in {len(optimizer.param_groups)} groups of one Adam.")
