@@ -162,7 +162,7 @@ def check_notebook(path: Path) -> list[str]:
                 problems.append(f"code cell {i} stores a path of the machine that executed it: {found.group(0)[:60]!r}")
             if out.get("output_type") == "error":
                 shown = " ".join(ANSI_RE.sub("", "".join(out.get("traceback", []))).split())
-                lesson = " ".join(f"{out.get('ename')}: {out.get('evalue')}".split()).rstrip(": ")
+                lesson = " ".join(ANSI_RE.sub("", f"{out.get('ename')}: {out.get('evalue')}").split()).rstrip(": ")
                 if shown.rstrip(": ") != lesson:
                     problems.append(
                         f"code cell {i} stores a traceback beyond its exception line ({len(out.get('traceback', []))} parts): "

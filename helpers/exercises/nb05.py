@@ -1,19 +1,32 @@
-"""Checkers for notebook 05."""
+"""Checkers for notebook 05 (checkpoints and resuming training exactly)."""
 
 from __future__ import annotations
 
+import copy
 import math
-from collections.abc import Callable, Mapping
+import random
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
-from ._core import NOT_DONE, CheckResult
-from ._legacy import _call, _not_a_function, _report, _unanswered  # TEMPORARY: move to _core verdicts
+from ._core import NOT_DONE_VALUE, Verdict, as_number, call_student, checker, describe, not_a_function, not_done, right, unanswered, wrong
+
+__all__ = ["check_lr_after_load", "check_resume", "resume_setup"]
+
+RESUME_STEPS = (6, 6)  # steps before the checkpoint, steps after it
+_LOAD_ALL = "load_checkpoint(path, model=model, optimizer=optimizer, scheduler=scheduler)"
 
 
 def resume_setup() -> tuple[torch.nn.Module, torch.optim.Optimizer, Any]:
-    """Fresh model, optimizer and scheduler for the resume exercise (as a new process would build them)."""
+    """Fresh model, optimizer and scheduler for the resume exercise (as a new process would build them).
+
+    Returns ``(model, optimizer, scheduler)``: a small MLP with dropout, ``Adam(lr=0.01)`` and
+    ``StepLR(step_size=5, gamma=0.5)``. Example: ``model, optimizer, scheduler = resume_setup()``.
+    """
     model = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Dropout(0.1), torch.nn.Linear(16, 1))
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=5, gamma=0.5)
@@ -21,8 +34,9 @@ def resume_setup() -> tuple[torch.nn.Module, torch.optim.Optimizer, Any]:
 
 
 def _resume_train(model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, steps: int) -> None:
+    model.train()
     for _ in range(steps):
-        x = torch.randn(8, 4)
+        x = torch.randn(8, 4)  # the data come from the RNG too, like a shuffled loader
         loss = torch.nn.functional.mse_loss(model(x), x.sum(1, keepdim=True))
         optimizer.zero_grad()
         loss.backward()
@@ -30,65 +44,282 @@ def _resume_train(model: torch.nn.Module, optimizer: torch.optim.Optimizer, sche
         scheduler.step()
 
 
-def check_resume(resume: Callable[[Any], Any]) -> CheckResult:
+def _is_scheduler(obj: Any) -> bool:
+    return isinstance(obj, (torch.optim.lr_scheduler.LRScheduler, torch.optim.lr_scheduler.ReduceLROnPlateau))
+
+
+def _kind(obj: Any) -> str:
+    """What a returned object is, in the exercise's words."""
+    if isinstance(obj, torch.nn.Module):
+        return "model"
+    if isinstance(obj, torch.optim.Optimizer):
+        return "optimizer"
+    if _is_scheduler(obj):
+        return "scheduler"
+    return "other"
+
+
+def _check_objects(objects: Any) -> Verdict | None:
+    """A wrong verdict when ``resume`` did not return (model, optimizer, scheduler) bound together."""
+    if not isinstance(objects, (tuple, list)) or len(objects) != 3:
+        what = describe(objects) if not isinstance(objects, (tuple, list)) else f"{len(objects)} objects"
+        return wrong(
+            f"resume(path) must return the three objects (model, optimizer, scheduler); it returned {what}",
+            "end with: return model, optimizer, scheduler",
+        )
+    kinds = [_kind(o) for o in objects]
+    if sorted(kinds) == ["model", "optimizer", "scheduler"] and kinds != ["model", "optimizer", "scheduler"]:
+        return wrong(
+            f"the objects come back in the order ({', '.join(kinds)})",
+            "return them in the order the checker unpacks them: model, optimizer, scheduler",
+        )
+    names = ("model", "optimizer", "scheduler")
+    wanted = {"model": "a torch.nn.Module", "optimizer": "a torch.optim optimizer", "scheduler": "a learning-rate scheduler"}
+    for position, (name, obj, kind) in enumerate(zip(names, objects, kinds)):
+        if kind == name:
+            continue
+        if obj is None:
+            return wrong(
+                f"the {name} you returned is None",
+                f"return the {name} object itself (build it with resume_setup(), restore it, return it)",
+            )
+        if isinstance(obj, dict):
+            return wrong(
+                f"the {name} you returned is a dict (a state_dict?), not {wanted[name]}",
+                f"return the {name} object after loading its state into it; a state_dict is only what it holds",
+            )
+        return wrong(
+            f"object {position + 1} should be the {name}, but it is {describe(obj)}",
+            f"return model, optimizer, scheduler: {wanted[name]} in place {position + 1}",
+        )
+    model, optimizer, scheduler = objects
+    with torch.random.fork_rng(devices=[]):  # building the reference must not move the learner's RNG
+        reference = resume_setup()
+    for name, obj, ref in zip(names, objects, reference):
+        if name != "model" and type(obj) is not type(ref):
+            return wrong(
+                f"the {name} is {type(obj).__name__}, but the checkpoint holds the state of the {type(ref).__name__} "
+                "that resume_setup() builds",
+                f"keep the {name} resume_setup() returns and load the saved state into it",
+            )
+    if {k: tuple(v.shape) for k, v in model.state_dict().items()} != {k: tuple(v.shape) for k, v in reference[0].state_dict().items()}:
+        return wrong(
+            "the model is not the one resume_setup() builds (other layers or shapes)",
+            "build the model with resume_setup() and load the saved weights into it",
+        )
+    own = {id(p) for p in model.parameters()}
+    trained = {id(p) for group in optimizer.param_groups for p in group["params"]}
+    if trained != own:
+        return wrong(
+            "the optimizer you returned does not hold this model's parameters (it trains other tensors)",
+            "build the optimizer on the model you return, then load its state; do not rebuild the model afterwards",
+        )
+    if getattr(scheduler, "optimizer", None) is not optimizer:
+        return wrong(
+            "the scheduler you returned drives another optimizer than the one you returned",
+            "keep the three objects resume_setup() builds together; do not build a new optimizer after the scheduler",
+        )
+    return None
+
+
+def _same_tensors(a: Any, b: Any) -> bool:
+    if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
+        return a.shape == b.shape and a.dtype == b.dtype and torch.equal(a.cpu(), b.cpu())
+    return a == b
+
+
+def _diagnose(saved: dict[str, Any], after: dict[str, Any]) -> list[tuple[str, str]]:
+    """What the resume left out: (what is wrong, hint) per part, comparing the state right
+    after ``resume`` with what the checkpoint holds."""
+    problems = []
+    model_ok = saved["model"].keys() == after["model"].keys() and all(
+        _same_tensors(saved["model"][k], after["model"][k]) for k in saved["model"]
+    )
+    if not model_ok:
+        problems.append((
+            "the model's weights are not the saved ones",
+            "load the model's state_dict from the checkpoint into the model",
+        ))
+    opt_saved, opt_after = saved["optimizer"], after["optimizer"]
+    if not opt_after["state"]:
+        problems.append((
+            "the optimizer's state is empty: Adam restarts its moments",
+            "load the optimizer's state_dict too (the checkpoint's 'optimizer' entry): the moments and the lr live there",
+        ))
+    else:
+        same_state = opt_saved["state"].keys() == opt_after["state"].keys() and all(
+            opt_saved["state"][i].keys() == opt_after["state"][i].keys()
+            and all(_same_tensors(v, opt_after["state"][i][k]) for k, v in opt_saved["state"][i].items())
+            for i in opt_saved["state"]
+        )
+        if not same_state:
+            problems.append((
+                "the optimizer's state (Adam's moments) differs from the saved one",
+                "load the optimizer's state_dict from the checkpoint and do not step it while resuming",
+            ))
+    hyper = [{k: v for k, v in g.items() if k != "params"} for g in opt_after["param_groups"]]
+    hyper_saved = [{k: v for k, v in g.items() if k != "params"} for g in opt_saved["param_groups"]]
+    if opt_after["state"] and hyper != hyper_saved:  # (with an empty state, the message above covers the lr)
+        problems.append((
+            "the optimizer's hyperparameters (its lr) are not the saved ones",
+            "load_state_dict restores every group's lr; do not set a new lr after loading",
+        ))
+    sched_saved, sched_after = saved["scheduler"], after["scheduler"]
+    if sched_after.get("last_epoch") != sched_saved.get("last_epoch"):
+        if sched_after.get("last_epoch") == 0:
+            problems.append((
+                "the scheduler counts from zero again, so every later decay comes late",
+                "load the scheduler's state_dict too (the checkpoint's 'scheduler' entry)",
+            ))
+        else:
+            problems.append((
+                "the scheduler's count differs from the checkpoint's",
+                "load the scheduler's state_dict and do not step the scheduler while resuming",
+            ))
+    if not torch.equal(after["rng"], saved["rng"]):
+        problems.append((
+            "the random number generator is not where the checkpoint left it (not restored, or used or re-seeded afterwards), "
+            "so dropout masks and data differ from the uninterrupted run",
+            "restore the RNG states saved in the checkpoint, after anything that draws random numbers "
+            "(load_checkpoint does, unless restore_rng=False); seeding again is not restoring",
+        ))
+    return problems
+
+
+def _snapshot(model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any) -> dict[str, Any]:
+    return {
+        "model": copy.deepcopy(model.state_dict()),
+        "optimizer": copy.deepcopy(optimizer.state_dict()),
+        "scheduler": copy.deepcopy(scheduler.state_dict()),
+        "rng": torch.get_rng_state(),
+    }
+
+
+def _same_run(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    weights = all(_same_tensors(p, q) for p, q in zip(a[0].parameters(), b[0].parameters()))
+    sa, sb = a[1].state_dict(), b[1].state_dict()
+    state = sa["state"].keys() == sb["state"].keys() and all(
+        sa["state"][i].keys() == sb["state"][i].keys() and all(_same_tensors(v, sb["state"][i][k]) for k, v in sa["state"][i].items())
+        for i in sa["state"]
+    )
+    lrs = [g["lr"] for g in a[1].param_groups] == [g["lr"] for g in b[1].param_groups]
+    return weights and state and lrs
+
+
+@checker
+def check_resume(resume: Callable[..., Any]) -> Verdict:
     """Check ``resume(path) -> (model, optimizer, scheduler)``: build fresh objects with
     ``resume_setup()`` and restore a checkpoint so that training continues exactly.
 
-    The checker trains 12 steps straight, and 6 steps + save + ``resume`` + 6 steps, and
-    compares every weight. Example: ``check_resume(resume)``.
+    The checker trains 12 steps straight, and 6 steps + ``save_checkpoint`` + ``resume`` + 6
+    steps, and compares every weight, Adam moment and learning rate bit for bit. When they
+    differ it says which part the resume left out (model, optimizer state, scheduler, RNG).
+    Example: ``check_resume(resume)``.
     """
-    import tempfile
-    from pathlib import Path
-
     from ..checkpoint import save_checkpoint
 
-    if (wrong := _not_a_function(resume)) is not None:
-        return wrong
-    rng = torch.get_rng_state()
+    if (verdict := not_a_function(resume)) is not None:
+        return verdict
+    before, after_steps = RESUME_STEPS
+    expected = (
+        f"{_LOAD_ALL} restores all four parts: the weights, Adam's moments and lr, the scheduler's count "
+        "and the RNG states; then the two runs agree bit for bit"
+    )
+    rngs = (torch.get_rng_state(), random.getstate(), np.random.get_state())
     try:
         torch.manual_seed(0)
         straight = resume_setup()
-        _resume_train(*straight, 12)
+        _resume_train(*straight, sum(RESUME_STEPS))
         torch.manual_seed(0)
         first = resume_setup()
-        _resume_train(*first, 6)
+        _resume_train(*first, before)
+        saved = _snapshot(*first)
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "ckpt.pt"
-            save_checkpoint(path, model=first[0], optimizer=first[1], scheduler=first[2], step=6)
+            save_checkpoint(path, model=first[0], optimizer=first[1], scheduler=first[2], step=before)
             torch.manual_seed(1234)  # a new process starts with other random numbers
-            ok, objects = _call(resume, path)
+            ok, objects = call_student(resume, (path,), ("path",))
         if not ok:
-            return CheckResult(False)
-        if not (isinstance(objects, tuple) and len(objects) == 3):
-            return _report(False, "return the three objects: model, optimizer, scheduler")
-        _resume_train(*objects, 6)
+            return objects
+        if (verdict := _check_objects(objects)) is not None:
+            return verdict
+        objects = tuple(objects)
+        try:
+            after = _snapshot(*objects)
+        except Exception as exc:  # e.g. a scheduler whose state_dict cannot be copied
+            return wrong(f"the objects you returned cannot be inspected ({type(exc).__name__}: {exc})", "return the objects resume_setup() built")
+        try:
+            _resume_train(*objects, after_steps)
+        except Exception as exc:
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            return wrong(
+                f"training the objects you returned failed ({type(exc).__name__}: {first_line})",
+                "return the model, optimizer and scheduler built by resume_setup(), restored from the checkpoint",
+            )
     finally:
-        torch.set_rng_state(rng)
-    same = all(torch.equal(a, b) for a, b in zip(straight[0].parameters(), objects[0].parameters()))
-    if same:
-        return _report(True, "6 + 6 steps with your resume equal 12 steps straight, bit for bit.")
-    lr = objects[1].param_groups[0]["lr"]
-    hint = "restore the optimizer and scheduler too, and the RNG (dropout, data): load_checkpoint(path, model=..., optimizer=..., scheduler=...)"
-    return _report(False, f"the weights after resuming differ from an uninterrupted run (the lr now is {lr:g}, uninterrupted {straight[1].param_groups[0]['lr']:g})", hint)
+        torch.set_rng_state(rngs[0])
+        random.setstate(rngs[1])
+        np.random.set_state(rngs[2])
+    if _same_run(straight, objects):
+        return right(f"{before} + {after_steps} steps with your resume equal {sum(RESUME_STEPS)} steps straight, bit for bit.")
+    problems = _diagnose(saved, after)
+    if not problems:
+        return wrong(
+            "right after your resume everything matched the checkpoint, but the next steps differ from the uninterrupted run",
+            "resume should only restore: do not train, step or re-seed anything inside it",
+            expected=expected,
+        )
+    message = (
+        f"training after your resume differs from {sum(RESUME_STEPS)} steps straight. Right after resume(path): "
+        + "; ".join(what for what, _ in problems)
+    )
+    hint = "; ".join(dict.fromkeys(h for _, h in problems))
+    return wrong(message, hint, expected=expected)
 
 
-def check_lr_after_load(answer: Any) -> CheckResult:
-    """Check: an optimizer saved with ``lr=0.01`` is rebuilt with ``lr=0.5`` and loaded; which lr does the next step use?
-
-    Example: ``check_lr_after_load(0.01)``.
-    """
-    if _unanswered(answer):
-        return CheckResult(False)
+def _lr_after_load() -> float:
     w = torch.zeros(1, requires_grad=True)
     saved = torch.optim.SGD([w], lr=0.01).state_dict()
     optimizer = torch.optim.SGD([w], lr=0.5)
     optimizer.load_state_dict(saved)
-    expected = optimizer.param_groups[0]["lr"]
-    try:
-        ok = math.isclose(float(answer), expected)
-    except (TypeError, ValueError):
-        return _report(False, f"give a number, got {answer!r}")
-    if ok:
-        return _report(True, "load_state_dict brings back the saved hyperparameters; set a new lr after loading.")
-    return _report(False, f"you said {answer}, the next step uses {expected:g}", "the optimizer's state_dict holds its param_groups, lr included")
+    return optimizer.param_groups[0]["lr"]
 
+
+@checker
+def check_lr_after_load(answer: Any) -> Verdict:
+    """Check: an optimizer saved with ``lr=0.01`` is rebuilt with ``lr=0.5`` and loaded; which lr does the next step use?
+
+    Any spelling of the number is accepted (``0.01``, ``1e-2``, ``np.float64``, a 0-d tensor).
+    Example: ``check_lr_after_load(my_answer)``; ``reveal=True`` shows the answer.
+    """
+    expected = _lr_after_load()
+    reveal = f"{expected:g}: load_state_dict replaces each group's hyperparameters with the saved ones, lr included"
+    if unanswered(answer):
+        return not_done(NOT_DONE_VALUE, expected=reveal)
+    if isinstance(answer, (str, bytes, np.str_)):
+        return wrong(f"you gave the text {answer!r}", "give a number, without quotes", expected=reveal)
+    got = as_number(answer)
+    if got is None:
+        return wrong(f"give one number, got {describe(answer)}", "write the learning rate as a number, e.g. 0.123", expected=reveal)
+    if math.isclose(got, expected, rel_tol=1e-6):
+        return right("load_state_dict brings back the saved hyperparameters; set a new lr after loading.")
+    mistakes = [
+        (0.5, "that is the lr passed to the new constructor, which load_state_dict overwrites",
+         "the optimizer's state_dict holds its param_groups, and loading replaces the current groups' lr"),
+        ((0.5 + 0.01) / 2, "load_state_dict does not mix the two learning rates",
+         "one of the two values wins outright: which one does the state_dict carry?"),
+        (0.5 * 0.01, "load_state_dict does not multiply the two learning rates",
+         "one of the two values wins outright: which one does the state_dict carry?"),
+        (0.0, "loading does not reset the learning rate to zero",
+         "the state_dict carries the lr the optimizer had when it was saved"),
+        (1e-3, "that is Adam's default lr, and this is SGD rebuilt with an explicit lr",
+         "the state_dict carries the lr the optimizer had when it was saved"),
+    ]
+    for value, message, hint in mistakes:
+        if math.isclose(got, value, rel_tol=1e-6, abs_tol=1e-12):
+            return wrong(f"you said {got:g}: {message}", hint, expected=reveal)
+    return wrong(
+        f"you said {got:g}, which is neither the saved lr nor the new one",
+        "the answer is one of the two learning rates in the question: which one does load_state_dict bring back?",
+        expected=reveal,
+    )
