@@ -8,12 +8,14 @@ from torch import nn
 from helpers import check_closure, check_nesterov_step
 
 
-# Exercise 1: one step of SGD(lr, momentum, nesterov=True), returning new tensors.
-# At the first step the buffer is the gradient itself (with dampening 0, which Nesterov
-# requires, starting from zeros gives the same: momentum * 0 + grad == grad).
-def nesterov_step(p, grad, buf, lr, momentum):
-    new_buf = grad.clone() if buf is None else momentum * buf + grad  # not buf.mul_(...): leave the input alone
-    new_p = p - lr * (grad + momentum * new_buf)  # Nesterov: look ahead along the updated buffer
+# Exercise 1: one step of SGD(lr, momentum, weight_decay, nesterov=True), returning new tensors.
+# Weight decay goes into the gradient first, and that one gradient is used everywhere after:
+# in the buffer and in Nesterov's look-ahead. At the first step the buffer is that gradient
+# (with dampening 0, which Nesterov requires, starting from zeros gives the same).
+def nesterov_step(p, grad, buf, lr, momentum, weight_decay):
+    g = grad + weight_decay * p  # not grad.add_(...): leave the inputs alone
+    new_buf = g.clone() if buf is None else momentum * buf + g  # not buf.mul_(...)
+    new_p = p - lr * (g + momentum * new_buf)  # Nesterov: look ahead along the updated buffer
     return new_p, new_buf
 
 
