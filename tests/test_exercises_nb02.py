@@ -1,12 +1,27 @@
 """Notebook 02's checkers against a table of plausible wrong answers, and right ones in other spellings."""
 
+import warnings
+from fractions import Fraction
+
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from helpers.exercises import check_accumulation, check_moves, reset_tries
-from helpers.exercises.nb02 import ACCUMULATION_ANSWER, K, ROWS, _accumulation_problem, _batches, _big_batch_run, _MISTAKES, _run
+from helpers.exercises.nb02 import (
+    ACCUMULATION_ANSWER,
+    K,
+    LR,
+    NOTEBOOK_K,
+    ROWS,
+    WEIGHT_DECAY,
+    _accumulation_problem,
+    _batches,
+    _big_batch_run,
+    _MISTAKES,
+    _run,
+)
 
 F = nn.functional
 
@@ -65,10 +80,59 @@ def right_zero_grad_after_step(model, optimizer, batches):
     optimizer.zero_grad()
 
 
+def right_grad_divided_after(model, optimizer, batches):
+    optimizer.zero_grad()
+    for x, y in batches:
+        F.mse_loss(model(x), y).backward()
+    for p in model.parameters():
+        p.grad /= len(batches)
+    optimizer.step()
+
+
+def right_cat_outputs(model, optimizer, batches):
+    optimizer.zero_grad()
+    out = torch.cat([model(x) for x, _ in batches])
+    F.mse_loss(out, torch.cat([y for _, y in batches])).backward()
+    optimizer.step()
+
+
+def right_mse_module_reversed(model, optimizer, batches):
+    optimizer.zero_grad()
+    for x, y in batches:
+        (nn.MSELoss()(y, model(x)) / len(batches)).backward()
+    with torch.no_grad():
+        optimizer.step()
+
+
+k = NOTEBOOK_K  # the notebook's global k, which a learner's function may pick up
+
+
 def divide_by_rows(model, optimizer, batches):
     optimizer.zero_grad()
     for x, y in batches:
         (F.mse_loss(model(x), y) / len(x)).backward()
+    optimizer.step()
+
+
+def divide_by_all_rows(model, optimizer, batches):
+    rows = sum(len(x) for x, _ in batches)
+    optimizer.zero_grad()
+    for x, y in batches:
+        (F.mse_loss(model(x), y) / rows).backward()
+    optimizer.step()
+
+
+def divide_by_notebook_k(model, optimizer, batches):
+    optimizer.zero_grad()
+    for x, y in batches:
+        (F.mse_loss(model(x), y) / k).backward()
+    optimizer.step()
+
+
+def divide_by_running_count(model, optimizer, batches):
+    optimizer.zero_grad()
+    for i, (x, y) in enumerate(batches):
+        (F.mse_loss(model(x), y) / (i + 1)).backward()
     optimizer.step()
 
 
@@ -86,6 +150,13 @@ def zero_grad_inside(model, optimizer, batches):
     optimizer.step()
 
 
+def model_zero_grad_inside_undivided(model, optimizer, batches):
+    for x, y in batches:
+        model.zero_grad()
+        F.mse_loss(model(x), y).backward()
+    optimizer.step()
+
+
 def step_inside(model, optimizer, batches):
     optimizer.zero_grad()
     for x, y in batches:
@@ -98,6 +169,21 @@ def step_and_zero_grad_inside(model, optimizer, batches):
         optimizer.zero_grad()
         (F.mse_loss(model(x), y) / len(batches)).backward()
         optimizer.step()
+
+
+def everyday_loop(model, optimizer, batches):
+    for x, y in batches:
+        optimizer.zero_grad()
+        F.mse_loss(model(x), y).backward()
+        optimizer.step()
+
+
+def step_twice(model, optimizer, batches):
+    optimizer.zero_grad()
+    for x, y in batches:
+        (F.mse_loss(model(x), y) / len(batches)).backward()
+    optimizer.step()
+    optimizer.step()
 
 
 def no_zero_grad(model, optimizer, batches):
@@ -133,10 +219,77 @@ def no_step(model, optimizer, batches):
         (F.mse_loss(model(x), y) / len(batches)).backward()
 
 
+def no_backward(model, optimizer, batches):
+    optimizer.zero_grad()
+    total = sum(F.mse_loss(model(x), y) for x, y in batches) / len(batches)
+    optimizer.step()
+    return total
+
+
+def loss_from_items(model, optimizer, batches):
+    optimizer.zero_grad()
+    total = 0.0
+    for x, y in batches:
+        total += F.mse_loss(model(x), y).item() / len(batches)
+    torch.tensor(total, requires_grad=True).backward()
+    optimizer.step()
+
+
+def backward_once_after_the_loop(model, optimizer, batches):
+    optimizer.zero_grad()
+    for x, y in batches:
+        loss = F.mse_loss(model(x), y) / len(batches)
+    loss.backward()
+    optimizer.step()
+
+
+def lr_divided_and_left(model, optimizer, batches):
+    for group in optimizer.param_groups:
+        group["lr"] /= len(batches)
+    optimizer.zero_grad()
+    for x, y in batches:
+        F.mse_loss(model(x), y).backward()
+    optimizer.step()
+
+
+def lr_divided_and_restored(model, optimizer, batches):
+    optimizer.zero_grad()
+    for x, y in batches:
+        F.mse_loss(model(x), y).backward()
+    for group in optimizer.param_groups:
+        group["lr"] /= len(batches)
+    optimizer.step()
+    for group in optimizer.param_groups:
+        group["lr"] *= len(batches)
+
+
+def lr_halved(model, optimizer, batches):
+    optimizer.param_groups[0]["lr"] = 0.05
+    optimizer.zero_grad()
+    for x, y in batches:
+        (F.mse_loss(model(x), y) / len(batches)).backward()
+    optimizer.step()
+    optimizer.param_groups[0]["lr"] = 0.1
+
+
+def squeezed_prediction(model, optimizer, batches):
+    optimizer.zero_grad()
+    for x, y in batches:
+        (F.mse_loss(model(x).squeeze(), y) / len(batches)).backward()
+    optimizer.step()
+
+
 def l1(model, optimizer, batches):
     optimizer.zero_grad()
     for x, y in batches:
         (F.l1_loss(model(x), y) / len(batches)).backward()
+    optimizer.step()
+
+
+def root_of_mse(model, optimizer, batches):
+    optimizer.zero_grad()
+    for x, y in batches:
+        (F.mse_loss(model(x), y).sqrt() / len(batches)).backward()
     optimizer.step()
 
 
@@ -170,6 +323,13 @@ def divide_by_k_squared(model, optimizer, batches):
     optimizer.step()
 
 
+def divide_by_two_point_five(model, optimizer, batches):  # a factor the table does not know
+    optimizer.zero_grad()
+    for x, y in batches:
+        (F.mse_loss(model(x), y) / 2.5).backward()
+    optimizer.step()
+
+
 def wrong_parameters(model, batches):
     pass
 
@@ -187,39 +347,70 @@ def stub(model, optimizer, batches):
 
 ACCUMULATION_WRONG = {
     "divides by the rows of a micro-batch": (divide_by_rows, "you divided by the rows in a micro-batch"),
+    "divides by all the rows": (divide_by_all_rows, f"divided each micro-batch's mean by all {ROWS} rows"),
+    "divides by the notebook's k": (divide_by_notebook_k, f"you divided by {NOTEBOOK_K}, not by the number of micro-batches"),
+    "divides by a running count": (divide_by_running_count, "divided the i-th micro-batch's loss by i + 1"),
     "does not divide": (no_division, "were not divided"),
-    "zero_grad inside the loop": (zero_grad_inside, "a zero_grad() inside the loop wiped the others"),
-    "step inside the loop": (step_inside, "one step per micro-batch"),
-    "step and zero_grad inside the loop": (step_and_zero_grad_inside, "one step per micro-batch"),
+    "zero_grad inside the loop": (zero_grad_inside, "a zero_grad() inside the loop wiped the earlier micro-batches' gradients"),
+    "model.zero_grad inside, undivided": (model_zero_grad_inside_undivided, "a zero_grad() inside the loop wiped"),
+    "step inside the loop": (step_inside, "one step per micro-batch: optimizer.step() was called 3 times"),
+    "step and zero_grad inside the loop": (step_and_zero_grad_inside, "one step per micro-batch, each from one micro-batch's gradient"),
+    "the everyday loop, undivided": (everyday_loop, "one step per micro-batch, each from one micro-batch's gradient"),
+    "step twice after the loop": (step_twice, "optimizer.step() was called 2 times"),
     "no zero_grad": (no_zero_grad, "gradients of the previous call were still in .grad"),
     "sum reduction": (sum_reduction, "reduction='sum'"),
-    "sum reduction, undivided": (sum_reduction_undivided, "reduction='sum'"),
-    "zero_grad between backward and step": (zero_grad_before_step, "a zero_grad() after the backward passes wipes"),
-    "no step": (no_step, "call optimizer.step() once, after the loop"),
+    "sum reduction, undivided": (sum_reduction_undivided, "the losses are sums (reduction='sum') and were not divided"),
+    "zero_grad between backward and step": (zero_grad_before_step, "a zero_grad() between the backward passes and step() wiped"),
+    "no step": (no_step, "optimizer.step() was never called"),
+    "no backward": (no_backward, "no backward() reached the model's weights"),
+    "loss from .item() numbers": (loss_from_items, "no backward() reached the model's weights"),
+    "backward once, after the loop": (backward_once_after_the_loop, "only the last micro-batch's gradient reached the step"),
+    "lr / k left changed": (lr_divided_and_left, "you divided the learning rate instead of the loss, and left it changed"),
+    "lr / k restored afterwards": (lr_divided_and_restored, "you divided the learning rate instead of the loss"),
+    "another lr at the step": (lr_halved, "your step used lr = 0.05, not the optimizer's own: you changed the learning rate"),
+    "squeezed prediction broadcasts": (squeezed_prediction, "model(x) and y have different shapes, so mse_loss broadcast them"),
     "l1 loss": (l1, "l1_loss"),
+    "root of mse": (root_of_mse, "the root of mse_loss"),
     "a new optimizer inside": (new_optimizer, "do not build a new one"),
     "the whole batch at once": (whole_batch_at_once, "ran 24 rows through the model at once"),
-    "first micro-batch only": (first_batch_only, "the weights differ from one big-batch step"),
-    "divides by k twice": (divide_by_k_squared, "0.333 times the big batch's"),
+    "first micro-batch only": (first_batch_only, "ran the model on 1 of the 3 micro-batches"),
+    "divides by k twice": (divide_by_k_squared, "you divided by the number of micro-batches twice"),
+    "an unknown factor": (divide_by_two_point_five, "your gradient points the right way but is 1.2 times the big batch's"),
     "wrong parameters": (wrong_parameters, "the checker calls it as wrong_parameters(model, optimizer, batches)"),
     "passes the result (None)": (None, "pass your function itself"),
     "passes a number": (0.5, "pass your function itself"),
     "crashes": (crashes, "your code raised"),
 }
+# The hints that would blame another mistake than the one made: none of them may show up.
+OTHER_HINTS = ["wiped", "were not divided", "one step per micro-batch", "previous call", "learning rate"]
 
 
 @pytest.mark.parametrize("case", sorted(ACCUMULATION_WRONG))
 def test_accumulation_rejects_with_a_hint_not_the_answer(case, capsys):
     answer, hint = ACCUMULATION_WRONG[case]
-    assert not check_accumulation(answer)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the checker lets no warning of the learner's code through twice
+        assert not check_accumulation(answer)
     captured = capsys.readouterr()
     assert captured.out.startswith("Not yet.") and hint in captured.out, captured.out
     assert ACCUMULATION_ANSWER not in captured.out and "Warning" not in captured.err
+    for other in OTHER_HINTS:
+        assert other not in captured.out or other in hint, (other, captured.out)
 
 
 @pytest.mark.parametrize(
     "answer",
-    [right_accumulate, right_sum_then_backward, right_mean_of_losses, right_sum_reduction_over_all_rows, right_weighted_by_share, right_zero_grad_after_step],
+    [
+        right_accumulate,
+        right_sum_then_backward,
+        right_mean_of_losses,
+        right_sum_reduction_over_all_rows,
+        right_weighted_by_share,
+        right_zero_grad_after_step,
+        right_grad_divided_after,
+        right_cat_outputs,
+        right_mse_module_reversed,
+    ],
 )
 def test_accumulation_accepts(answer, capsys):
     assert check_accumulation(answer)
@@ -228,14 +419,22 @@ def test_accumulation_accepts(answer, capsys):
 
 def test_accumulation_data_tells_the_mistakes_apart():
     """Every recognised mistake ends somewhere else than the right answer, and than every other mistake."""
-    assert K != ROWS // K  # dividing by the micro-batches or by their rows differs
+    assert len({K, ROWS // K, NOTEBOOK_K}) == 3  # dividing by the micro-batches, their rows or the notebook's k differs
     right = _big_batch_run()
     assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(_run(right_accumulate), right))
-    runs = [_run(fn)[-1] for fn, _, _ in _MISTAKES]
+    runs = [_run(fn)[0] for fn, _, _ in _MISTAKES]  # told apart at the first call already
     for i, run in enumerate(runs):
-        assert not torch.allclose(run, right[-1], rtol=1e-3, atol=1e-5), _MISTAKES[i][1]
+        assert not torch.allclose(run, right[0], rtol=1e-3, atol=1e-5), _MISTAKES[i][1]
         for j in range(i):
             assert not torch.allclose(run, runs[j], rtol=1e-3, atol=1e-5), (_MISTAKES[i][1], _MISTAKES[j][1])
+
+
+def test_lr_over_k_differs_from_the_big_step_because_of_weight_decay():
+    """Restoring the lr after a step with lr / k would be right for plain SGD; the checker's weight decay tells it apart."""
+    assert WEIGHT_DECAY > 0
+    moved = _run(lr_divided_and_restored)[0]
+    assert not torch.allclose(moved, _big_batch_run()[0], rtol=1e-3, atol=1e-5)
+    assert LR == 0.1
 
 
 def test_accumulation_stub_is_not_done(capsys):
@@ -247,6 +446,15 @@ def test_accumulation_error_is_reported_at_the_learners_line(capsys):
     assert not check_accumulation(crashes)
     out = capsys.readouterr().out
     assert "(your line" in out and "F.mse_loss(model(x, y), y).backward()" in out, out
+
+
+def test_accumulation_lets_other_warnings_through(capsys):
+    def warns(model, optimizer, batches):
+        warnings.warn("the learner's own warning", UserWarning)
+        right_accumulate(model, optimizer, batches)
+
+    with pytest.warns(UserWarning, match="the learner's own warning"):
+        assert check_accumulation(warns)
 
 
 def test_accumulation_reveals_only_when_asked_or_after_repeated_tries(capsys):
@@ -267,21 +475,41 @@ def test_accumulation_leaves_the_problem_unchanged():
     assert check_accumulation(right_accumulate) and check_accumulation(right_accumulate)
 
 
-# --- exercise 2: moves -----------------------------------------------------------------
+# --- exercise 2: moves (Adagrad) -------------------------------------------------------
 
 MOVES_EXPECTED = "moves_with_none=False"
 
+
+def test_moves_truth_on_this_torch():
+    """The exercise's experiment: Adagrad skips a None gradient and does not move on a zero one."""
+    from helpers.exercises.nb02 import _moves_after_clearing
+
+    assert _moves_after_clearing(True) is False and _moves_after_clearing(False) is False
+
+
+class _BadRepr:
+    def __repr__(self):
+        raise RuntimeError("no repr")
+
+
 MOVES_WRONG = {
-    "None moves too": ((True, True), "moves_with_none (the .grad cleared to None) is not right"),
-    "zeros stay too": ((False, False), "moves_with_zeros (the .grad cleared to zeros) is not right"),
-    "swapped": ((True, False), "both answers are the wrong way round"),
+    "zeros move (SGD momentum's answer)": ((False, True), "Adagrad keeps no velocity"),
+    "None moves": ((True, False), "moves_with_none (the .grad cleared to None) is not right"),
+    "both move": ((True, True), "both answers are wrong"),
     "yes/no text": (("no", "yes"), "without quotes"),
-    "True as text": (("False", "True"), "without quotes"),
-    "0 and 1": ((0, 1), "0 and 1 are numbers"),
+    "True as text": (("False", "False"), "without quotes"),
+    "0 and 0": ((0, 0), "0 and 1 are numbers"),
     "0.0 and 1.0": ((0.0, 1.0), "0 and 1 are numbers"),
-    "a list": (([False], True), "moves_with_none should be True or False, got list"),
+    "a distance": ((False, 0.18), "moves_with_zeros is a number (0.18): the question asks whether the parameter moves, not how far"),
+    "a distance tensor": ((torch.tensor(0.0079), False), "moves_with_none is a number (0.0079)"),
+    "a distance as a Fraction": ((False, Fraction(1, 8)), "not how far"),
+    "None as an answer": ((None, False), "moves_with_none is None: None is what zero_grad() leaves in .grad, not an answer"),
+    "None for zeros": ((False, None), "moves_with_zeros is None"),
+    "a list": (([False], False), "moves_with_none should be True or False, got list"),
     "a float tensor": ((torch.tensor(0.0), torch.tensor(1.0)), "0 and 1 are numbers"),
     "None right, zeros as 1": ((False, 1), "moves_with_zeros should be True or False, got int 1"),
+    "an object whose repr fails": ((_BadRepr(), False), "moves_with_none should be True or False, got a _BadRepr"),
+    "a bool tensor on meta": ((torch.tensor(True, device="meta"), False), "moves_with_none should be True or False"),
 }
 
 
@@ -297,12 +525,12 @@ def test_moves_rejects_with_a_hint_not_the_answer(case, capsys):
 @pytest.mark.parametrize(
     "answers",
     [
-        (False, True),
-        (np.bool_(False), np.bool_(True)),
-        (torch.tensor(False), torch.tensor(True)),
-        (torch.tensor([False]), torch.tensor([True])),
-        (np.array(False), np.array([True])),
-        (1 > 2, 2 > 1),
+        (False, False),
+        (np.bool_(False), np.bool_(False)),
+        (torch.tensor(False), torch.tensor(False)),
+        (torch.tensor([False]), torch.tensor([False])),
+        (np.array(False), np.array([False])),
+        (1 > 2, 2 > 3),
     ],
 )
 def test_moves_accepts(answers, capsys):
@@ -311,10 +539,10 @@ def test_moves_accepts(answers, capsys):
 
 
 def test_moves_accepts_keywords(capsys):
-    assert check_moves(moves_with_none=False, moves_with_zeros=True)
+    assert check_moves(moves_with_none=False, moves_with_zeros=False)
 
 
-@pytest.mark.parametrize("answers", [(..., True), (False, ...), (..., ...), (None, True)])
+@pytest.mark.parametrize("answers", [(..., False), (False, ...), (..., ...)])
 def test_moves_unanswered_is_not_done(answers, capsys):
     assert not check_moves(*answers)
     out = capsys.readouterr().out
