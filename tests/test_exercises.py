@@ -1,5 +1,7 @@
 """The rules every checker shares (helpers/exercises/_core.py)."""
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 import torch
@@ -59,7 +61,7 @@ def test_a_checker_never_raises(broken, capsys):
     assert "failed on its own" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("value", [3, 3.0, np.int64(3), np.float32(3), torch.tensor(3), torch.tensor([3.0]), np.array(3.0)])
+@pytest.mark.parametrize("value", [3, 3.0, Fraction(6, 2), np.int64(3), np.float32(3), torch.tensor(3), torch.tensor([3.0]), np.array(3.0)])
 def test_numbers_in_any_spelling(value):
     assert as_number(value) == 3.0
 

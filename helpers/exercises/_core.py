@@ -19,6 +19,7 @@ import functools
 import inspect
 import io
 import math
+import numbers
 import os
 import runpy
 import sysconfig
@@ -153,13 +154,13 @@ def unanswered(*values: Any) -> bool:
 
 def as_number(value: Any) -> float | None:
     """``value`` as a float when it is a plain number in any of Python's, NumPy's or torch's
-    spellings (``2``, ``2.0``, ``np.int64(2)``, ``torch.tensor(2.)``); else None.
+    spellings (``2``, ``2.0``, ``Fraction(2)``, ``np.int64(2)``, ``torch.tensor(2.)``); else None.
 
     bool, str, and tensors of more than one element are not numbers here.
     """
     if isinstance(value, (bool, np.bool_)):
         return None
-    if isinstance(value, (int, float, np.integer, np.floating)):
+    if isinstance(value, (int, float, np.integer, np.floating, numbers.Real)):
         return float(value)
     if isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind in "iuf":
         return float(value.reshape(()))
