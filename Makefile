@@ -4,10 +4,11 @@
 # make check-device DEVICE=cuda
 #               run every notebook on that device: all asserts, outputs not compared
 # make nav      rewrite navigation lines, the map in 00 and the README table from the titles
+# make python-check
+#               say which Python a new .venv would be made with (or why none fits)
 # make clean    remove .venv and caches
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
-PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -17,14 +18,40 @@ PIPFILTER := grep -v "is neither a file nor a directory" || true
 
 DEVICE ?= cuda
 
-.PHONY: lab test execute nav clean venv check-device
+# The pins have wheels for Python 3.11 to 3.14 only (numpy 2.4.6, pandas 3.1.1, matplotlib
+# 3.11.2 and scikit-learn 1.9.1 have none for 3.10). PYTHON=... names the interpreter to use;
+# by default it is the first of PYTHONS on the PATH that fits.
+PYTHONS := python3 python3.14 python3.13 python3.12 python3.11
+PY_VERSION := import sys; print("%d.%d" % sys.version_info[:2])
+PY_FITS = case "$$v" in 3.11|3.12|3.13|3.14) true;; *) false;; esac
+PY_HOWTO := install one (Ubuntu 22.04: sudo apt install python3.11 python3.11-venv; macOS: brew install python@3.12; else python.org/downloads) and run again, or name it: make lab PYTHON=/path/to/python3.12
+# Sets py and v to the first interpreter that fits, or stops with one message.
+FIND_PYTHON = py=; tried=; \
+	for c in $(or $(PYTHON),$(PYTHONS)); do \
+		if v=$$("$$c" -c '$(PY_VERSION)' 2>/dev/null); then tried="$$tried, $$c is $$v"; else tried="$$tried, no $$c"; continue; fi; \
+		if $(PY_FITS); then py=$$c; break; fi; \
+	done; \
+	if [ -z "$$py" ]; then echo "make: the pinned packages need Python 3.11 to 3.14, found none ($${tried\#, }): $(PY_HOWTO)" >&2; exit 1; fi
+
+# Tests and re-execution run isolated: their Jupyter, IPython and Matplotlib folders (and HOME)
+# are in a temporary folder, and the caller's settings (MPLBACKEND=Agg hides every figure, a
+# matplotlibrc, an IPython startup file, another python3 kernelspec) are not seen.
+ISOLATED = $(BIN)/python tests/isolation.py
+
+.PHONY: lab test execute nav clean venv check-device python-check
 
 venv: $(STAMP)
 
 # Rebuilt when missing or when requirements.txt / pyproject.toml change.
 $(STAMP): requirements.txt pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10+ is needed; set PYTHON=python3.x")'
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@if [ -x $(BIN)/python ]; then \
+		v=$$($(BIN)/python -c '$(PY_VERSION)'); \
+		$(PY_FITS) || { echo "make: $(VENV) was made with Python $$v, but the pinned packages need 3.11 to 3.14: run make clean, then make again" >&2; exit 1; }; \
+	else \
+		$(FIND_PYTHON); \
+		echo "creating $(VENV) with $$py (Python $$v)"; \
+		"$$py" -m venv $(VENV); \
+	fi
 	$(BIN)/python -m pip install --quiet --upgrade pip 2>&1 | { $(PIPFILTER); }
 	$(BIN)/python -m pip install --quiet -r requirements.txt 2>&1 | { $(PIPFILTER); }
 	@# Build matplotlib's font cache now, so its one-time notice never lands in a notebook output.
@@ -32,21 +59,28 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 # JupyterLab refuses to run as root unless told; containers and CI machines often are root.
-ROOTFLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+ROOTFLAG = $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=notebooks $(ROOTFLAG) $(LAB_ARGS)
+	env -u MPLBACKEND $(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=notebooks $(ROOTFLAG) $(LAB_ARGS)
 
+# Stored outputs come from the CPU, whatever NOTEBOOK_DEVICE the caller's shell exports.
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	NOTEBOOK_DEVICE=cpu $(ISOLATED) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 execute: $(STAMP)
 	$(BIN)/python -m helpers.nav
-	NOTEBOOK_DEVICE=cpu $(BIN)/python -m helpers.execute $(NOTEBOOKS)
+	NOTEBOOK_DEVICE=cpu $(ISOLATED) $(BIN)/python -m helpers.execute $(NOTEBOOKS)
 
 # Stored outputs come from the CPU, so on another device only the asserts can be checked.
+# A device this machine lacks stops it at once with one message, not a failure per cell.
 check-device: $(STAMP)
-	NOTEBOOK_DEVICE=$(DEVICE) $(BIN)/python -m pytest --nbval-lax notebooks -q
+	@$(BIN)/python -c 'import sys; sys.excepthook = lambda t, e, tb: print(f"make check-device DEVICE={sys.argv[1]}: " + str(e).replace(" (from the argument name)", ""), file=sys.stderr); from helpers import pick_device; pick_device(sys.argv[1])' '$(DEVICE)'
+	NOTEBOOK_DEVICE=$(DEVICE) $(ISOLATED) $(BIN)/python -m pytest --nbval-lax notebooks -q
+
+# Which interpreter a new $(VENV) would be made with; stops with the reason when none fits.
+python-check:
+	@$(FIND_PYTHON); echo "$$py (Python $$v)"
 
 nav: $(STAMP)
 	$(BIN)/python -m helpers.nav

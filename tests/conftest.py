@@ -1,7 +1,14 @@
 import os
 
+import isolation
+
+# Kernels, servers and browsers the tests start inherit this process's environment: give them
+# a private HOME and Jupyter, IPython and Matplotlib folders, and drop the caller's MPLBACKEND
+# and the like (tests/isolation.py). `make test` did this already; a bare pytest gets it here.
+isolation.isolate()
+
 # Notebook kernels started by nbval inherit this: stored outputs come from the CPU.
-os.environ.setdefault("NOTEBOOK_DEVICE", "cpu")
+os.environ["NOTEBOOK_DEVICE"] = "cpu"
 
 import matplotlib  # noqa: E402
 

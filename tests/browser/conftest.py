@@ -3,6 +3,11 @@
 Chromium is Debian's (/usr/bin/chromium), driven by the Python playwright package; no
 browser is ever downloaded. Without Chromium the browser tests are skipped with a message,
 unless REQUIRE_BROWSER=1 (set by .ci/run), which turns the skip into a failure.
+
+The server, its kernels and Chromium run isolated (tests/isolation.py): their HOME and
+Jupyter, IPython and Matplotlib folders lie in the session's temporary folder, so the user's
+JupyterLab settings and workspaces are neither read nor overwritten (tests/test_isolation.py
+runs a session with a stand-in home and checks it).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+import isolation
 from helpers import nav
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -62,6 +68,7 @@ class Lab:
     token: str
     root: Path
     artifacts: Path
+    env: dict[str, str]  # the isolated environment of the server and the browser
 
     def notebook_url(self, name: str) -> str:
         return f"{self.url}/lab/tree/{name}?reset&token={self.token}"
@@ -72,6 +79,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory):
     """JupyterLab on 127.0.0.1, a free port and a random token, serving a copy of notebooks/."""
     _need_chromium()
     root = tmp_path_factory.mktemp("lab")
+    env = {**isolation.isolated_environ(tmp_path_factory.mktemp("lab-private")), "NOTEBOOK_DEVICE": "cpu"}
+    isolation.prepare(env)
     artifacts = Path(os.environ.get("BROWSER_ARTIFACTS") or tmp_path_factory.mktemp("browser-artifacts"))
     artifacts.mkdir(parents=True, exist_ok=True)
     for path in nav.notebooks(NOTEBOOKS):
@@ -80,7 +89,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory):
     before = _digest(NOTEBOOKS)
     port, token = _free_port(), secrets.token_hex(16)
     log = open(root / "server.log", "w")
-    env = dict(os.environ, NOTEBOOK_DEVICE="cpu")
     server = subprocess.Popen(
         [
             sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
@@ -102,7 +110,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory):
                 if server.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(f"JupyterLab did not start; its log: {root / 'server.log'}", pytrace=False)
                 time.sleep(0.5)
-        yield Lab(url, token, root, artifacts)
+        yield Lab(url, token, root, artifacts, env)
     finally:
         # Stop the server and every kernel it started (its process group), also after a failure.
         try:
@@ -122,7 +130,7 @@ def browser(lab):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True, env=lab.env)
         try:
             yield chromium
         finally:

@@ -9,6 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+import isolation
 from helpers import nav
 
 pytestmark = pytest.mark.browser
@@ -195,3 +196,15 @@ def test_widget_responds_in_the_page(page, lab, path, index, name):
     page.locator(".playground-summary").first.scroll_into_view_if_needed()
     WIDGET_CHECKS[name](page)
     page.screenshot(path=str(lab.artifacts / f"{path.stem}-{name}.png"))
+
+
+def test_lab_keeps_its_workspace_in_its_own_folder(page, lab):
+    """The server saves the page's layout in the session's folder, not in the user's home."""
+    workspaces = Path(lab.env["JUPYTERLAB_WORKSPACES_DIR"])
+    assert workspaces.is_relative_to(Path(lab.env[isolation.MARK]))
+    open_notebook(page, lab, NOTEBOOKS[0].name)
+    deadline = time.monotonic() + 60
+    while not list(workspaces.glob("*.jupyterlab-workspace")):
+        assert time.monotonic() < deadline, f"JupyterLab saved no workspace in {workspaces}"
+        time.sleep(0.5)
+    assert Path(lab.env["HOME"]).is_relative_to(Path(lab.env[isolation.MARK]))
