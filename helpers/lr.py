@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import pandas as pd
@@ -28,6 +28,28 @@ def group_values(optimizer: torch.optim.Optimizer) -> list[dict[str, float]]:
             row["beta1"] = _float(group["betas"][0])
         out.append(row)
     return out
+
+
+def _check_names(names: Sequence[str] | None, groups: int, *, later_groups: bool) -> list[str] | None:
+    """``names`` as a list after checking it gives one distinct string per group.
+
+    With ``later_groups`` the list may be longer: the extra names are for groups that
+    ``add_param_group`` adds later. Example: ``_check_names(["body", "head"], 2, later_groups=False)``.
+    """
+    if names is None:
+        return None
+    if isinstance(names, (str, bytes)) or not isinstance(names, Iterable):
+        raise TypeError(f"names must be a list of strings, one per group, got {names!r}")
+    given = list(names)
+    if not all(isinstance(n, str) for n in given):
+        raise TypeError(f"names must be a list of strings, one per group, got {given!r}")
+    if len(given) < groups or (len(given) > groups and not later_groups):
+        more = " (or more: extra names label groups added later with add_param_group)" if later_groups else ""
+        raise ValueError(f"names: the optimizer has {groups} parameter group(s), so give {groups} name(s){more}; got {len(given)}: {given!r}")
+    repeated = sorted({n for n in given if given.count(n) > 1})
+    if repeated:
+        raise ValueError(f"names must be distinct (they label the groups' lines), got {repeated!r} more than once")
+    return given
 
 
 def _names_for(names: Sequence[str] | None, n: int) -> list[str]:
@@ -60,7 +82,10 @@ class LRRecorder:
     The values recorded for step k are the ones step k used (read just before it). A group
     added later with ``add_param_group`` appears from the step it was added. ``history`` is a
     DataFrame with one row per step and group: ``step``, ``group``, ``lr``, and
-    ``momentum``/``beta1`` where present. Use as a context manager (or ``start()``/``remove()``)::
+    ``momentum``/``beta1`` where present. ``names`` labels the groups in ``plot()``: one
+    distinct name per group the optimizer has now (fewer raise ``ValueError``); names beyond
+    those label the groups added later, in order, and a group beyond the list is ``group g``.
+    Use as a context manager (or ``start()``/``remove()``)::
 
         with LRRecorder(optimizer, names=["backbone", "head"]) as lrs:
             ...
@@ -69,9 +94,7 @@ class LRRecorder:
 
     def __init__(self, optimizer: torch.optim.Optimizer, names: Sequence[str] | None = None):
         self.optimizer = require_optimizer(optimizer)
-        if names is not None and (isinstance(names, str) or not all(isinstance(n, str) for n in names)):
-            raise TypeError(f"names must be a list of strings, one per group, got {names!r}")
-        self.names = list(names) if names is not None else None
+        self.names = _check_names(names, len(self.optimizer.param_groups), later_groups=True)
         self._rows: list[dict[str, float | int]] = []
         self._handle: Any = None
         self.steps = 0
@@ -152,6 +175,10 @@ def plot_lr_schedule(
     *,
     names: Sequence[str] | None = None,
 ) -> Any:
-    """Preview a schedule for every group (see ``lr_schedule``); one line per group. Returns the Axes."""
+    """Preview a schedule for every group (see ``lr_schedule``); one line per group. Returns the Axes.
+
+    ``names`` gives one distinct label per group (a list of another length raises ``ValueError``).
+    """
     history = lr_schedule(make_optimizer, make_scheduler, steps)
+    names = _check_names(names, int(history["group"].max()) + 1, later_groups=False)
     return _plot_lr(history, names, ax, "Learning-rate schedule per parameter group")

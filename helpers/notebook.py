@@ -44,8 +44,9 @@ def pick_device(name: str | torch.device | None = None) -> torch.device:
     """Return the device to compute on.
 
     ``name`` if given, else the ``NOTEBOOK_DEVICE`` environment variable, else the first
-    available of cuda, mps, cpu. An unknown or unavailable name raises ``ValueError``
-    naming the devices this machine has. Example: ``pick_device("cpu")``.
+    available of cuda, mps, cpu. An unknown or unavailable name, or an index that does not
+    exist (``"cuda:3"`` on a one-GPU machine, ``"cpu:1"``), raises ``ValueError`` naming the
+    devices this machine has; ``"cpu:0"`` gives ``cpu``. Example: ``pick_device("cpu")``.
     """
     source = "argument name"
     if name is None:
@@ -81,6 +82,12 @@ def pick_device(name: str | torch.device | None = None) -> torch.device:
         raise ValueError(
             f"device {name!r} does not exist; this machine has {torch.cuda.device_count()} CUDA device(s)"
         )
+    # torch accepts "cpu:1" or "mps:3" and then puts tensors on the one CPU or GPU anyway, so
+    # a device that compares unequal to every tensor's .device would come back: refuse it.
+    if kind in ("cpu", "mps") and device.index not in (None, 0):
+        raise ValueError(f"device {name!r} (from the {source}) does not exist: there is only one {kind} device; use {kind!r}")
+    if kind == "cpu":
+        return torch.device("cpu")  # tensors report "cpu", and torch.device("cpu:0") != torch.device("cpu")
     return device
 
 

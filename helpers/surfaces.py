@@ -102,6 +102,42 @@ class DivergedError(ValueError):
         self.step = step
 
 
+def _start_point(start: Any) -> torch.Tensor:
+    """``start`` as a float64 CPU tensor of shape ``(2,)``, or a clear error naming it."""
+    if isinstance(start, (str, bytes)):
+        raise TypeError(f"start must be 2 real numbers (x, y), got the {type(start).__name__} {start!r}")
+    try:
+        raw = torch.as_tensor(start).detach()
+    except (TypeError, ValueError, RuntimeError):
+        raise TypeError(f"start must be 2 real numbers (x, y), got {type(start).__name__} {start!r}") from None
+    if raw.is_complex():
+        raise TypeError(f"start must be 2 real numbers (x, y), got complex values {raw.tolist()}; pass the real parts")
+    if raw.dtype == torch.bool:
+        raise TypeError(f"start must be 2 real numbers (x, y), got booleans {raw.tolist()}")
+    if raw.shape != (2,):
+        raise ValueError(f"start must be 2 numbers (x, y), got shape {tuple(raw.shape)}")
+    start_t = raw.to(device="cpu", dtype=torch.float64)
+    if not torch.isfinite(start_t).all():
+        raise ValueError(f"start must be finite, got {start_t.tolist()}")
+    return start_t
+
+
+def _check_loss(loss: Any, name: str) -> torch.Tensor:
+    """The function's value at the point, checked to be one real number that autograd can differentiate."""
+    if not isinstance(loss, torch.Tensor):
+        raise TypeError(f"fn ({name}) must return a tensor (the loss at xy), got {type(loss).__name__}")
+    if loss.numel() != 1:
+        raise ValueError(
+            f"fn ({name}) must return one number for one point of shape (2,), got shape {tuple(loss.shape)}; "
+            f"reduce it, e.g. (xy ** 2).sum(-1)"
+        )
+    if not loss.dtype.is_floating_point:
+        raise TypeError(f"fn ({name}) must return a real floating-point loss, got dtype {loss.dtype}")
+    if loss.grad_fn is None:
+        raise ValueError(f"fn ({name}) returned a value that does not depend on its input xy, so it has no gradient")
+    return loss.reshape(())
+
+
 def trace_optimizer(
     fn: str | Fn,
     start: Sequence[float] | torch.Tensor | None,
@@ -114,7 +150,9 @@ def trace_optimizer(
     ``lambda p: torch.optim.SGD(p, lr=0.1)``. Every step goes through a closure, so
     ``LBFGS`` works too. Returns a float64 CPU tensor of shape ``(steps + 1, 2)``: the start,
     then the point after each step. If the loss turns inf or nan, raises ``DivergedError``
-    (a ``ValueError``) whose ``path`` attribute holds the points reached so far.
+    (a ``ValueError``) whose ``path`` attribute holds the points reached so far. A ``start``
+    that is not 2 real finite numbers, or an ``fn`` that does not return one real number
+    depending on ``xy``, raises ``TypeError``/``ValueError`` saying what was given.
     Example: ``trace_optimizer("bowl", (-4, 2), lambda p: torch.optim.SGD(p, lr=0.1), 20)``.
     """
     surface = get_surface(fn)
@@ -124,13 +162,7 @@ def trace_optimizer(
             f"make_optimizer must be a callable taking a list of tensors, got {type(make_optimizer).__name__}; "
             f"e.g. lambda p: torch.optim.SGD(p, lr=0.1)"
         )
-    if start is None:
-        start = surface.start
-    start_t = torch.as_tensor(start, dtype=torch.float64).detach().cpu()
-    if start_t.shape != (2,):
-        raise ValueError(f"start must be 2 numbers (x, y), got shape {tuple(start_t.shape)}")
-    if not torch.isfinite(start_t).all():
-        raise ValueError(f"start must be finite, got {start_t.tolist()}")
+    start_t = _start_point(surface.start if start is None else start)
     point = start_t.clone().requires_grad_(True)
     optimizer = make_optimizer([point])
     if not isinstance(optimizer, torch.optim.Optimizer):
@@ -138,7 +170,7 @@ def trace_optimizer(
 
     def closure() -> torch.Tensor:
         optimizer.zero_grad()
-        loss = surface.fn(point)
+        loss = _check_loss(surface.fn(point), surface.name)
         loss.backward()
         return loss
 

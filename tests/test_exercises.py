@@ -122,3 +122,14 @@ def test_run_solutions_hides_the_verdicts_and_fails_loudly(tmp_path, capsys, mon
         run_solutions("none.py")
     with pytest.raises(FileNotFoundError, match="no solutions file"):
         run_solutions("missing.py")
+
+
+def test_a_compiled_library_frame_is_not_the_learners_line():
+    import numpy as np
+
+    def restores_rng_by_hand(state):
+        np.random.set_state(state)  # the learner's line
+        return True
+
+    ok, verdict = call_student(restores_rng_by_hand, ({"not": "a state"},), ("state",))
+    assert not ok and "np.random.set_state(state)" in verdict.message, verdict.message

@@ -1,4 +1,5 @@
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -8,6 +9,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from helpers import GradientRecorder, grad_stats, plot_grad_flow, plot_grad_histograms
+from helpers.grads import STATS
 
 
 def _model():
@@ -210,3 +212,250 @@ def test_recorder_over_shapes_and_groups(shapes, groups):
         if b.std(correction=0) == 0:
             expected = (update.norm() / b.norm()).item()
         assert np.isclose(ratios[f"ps.{i}"], expected, rtol=1e-5, atol=1e-7, equal_nan=True)
+
+
+# Bad input: parameters and gradients the fast path cannot take (issue 13) -------------------
+
+
+def _odd_model(parts=("empty", "sparse")):
+    """A Linear, plus a parameter with 0 elements and/or a sparse embedding."""
+    torch.manual_seed(0)
+    model = nn.Module()
+    model.lin = nn.Linear(3, 2)
+    if "empty" in parts:
+        model.empty = nn.Parameter(torch.zeros(0, 3))
+    model.emb = nn.Embedding(10, 3, sparse="sparse" in parts)
+    return model
+
+
+def _odd_backward(model):
+    idx = torch.tensor([1, 2, 2, 7])  # a repeated index: the sparse gradient is uncoalesced
+    loss = model.lin(model.emb(idx)).pow(2).sum()
+    if hasattr(model, "empty"):
+        loss = loss + model.empty.sum()
+    loss.backward()
+
+
+def _dense_stats(g):
+    g = g.to_dense() if g.layout != torch.strided else g
+    g = g.abs() if g.is_complex() else g
+    return {
+        "norm": torch.linalg.vector_norm(g).item(),
+        "mean": g.mean().item(),
+        "std": g.std(correction=0).item(),
+        "max_abs": g.abs().max().item(),
+        "zero_frac": (g == 0).double().mean().item(),
+    }
+
+
+def test_grad_stats_empty_parameter():
+    model = nn.Module()
+    model.empty = nn.Parameter(torch.zeros(0, 3))
+    model.w = nn.Parameter(torch.ones(2))
+    (model.empty.sum() + model.w.sum()).backward()
+    assert model.empty.grad is not None and model.empty.grad.numel() == 0
+    stats = grad_stats(model).set_index("name")
+    assert stats["status"].to_dict() == {"empty": "empty", "w": "ok"}
+    assert stats.loc["empty", list(STATS)].isna().all()  # nothing to measure: NaN, like "no grad"
+    assert stats.loc["w", "norm"] == pytest.approx(2**0.5)
+
+
+def test_grad_stats_sparse_gradient_is_the_dense_one():
+    model = nn.Embedding(10, 3, sparse=True)
+    model(torch.tensor([1, 2, 2, 7])).pow(2).sum().backward()  # a repeated index: uncoalesced
+    assert model.weight.grad.layout == torch.sparse_coo and not model.weight.grad.is_coalesced()
+    row = grad_stats(model).iloc[0]
+    assert row["status"] == "sparse"
+    for stat, value in _dense_stats(model.weight.grad).items():
+        assert row[stat] == pytest.approx(value, rel=1e-6, abs=1e-12), stat
+    model.weight.grad = torch.sparse_coo_tensor(torch.zeros(2, 0, dtype=torch.long), torch.zeros(0), (10, 3), check_invariants=True)
+    row = grad_stats(model).iloc[0]
+    assert (row["norm"], row["max_abs"], row["zero_frac"]) == (0, 0, 1)  # stores nothing: all zeros
+
+
+def test_plot_grad_flow_with_empty_and_sparse_parameters():
+    model = _odd_model()
+    _odd_backward(model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ax = plot_grad_flow(model)
+    assert len(ax.patches) == 3 * 2 + 1  # bars for lin.weight, lin.bias, emb.weight; a band for empty
+    assert [t.get_text() for t in ax.texts] == ["empty"]
+
+
+@pytest.mark.parametrize("parts", [("empty",), ("sparse",), ("empty", "sparse")])
+def test_recorder_trains_through_empty_and_sparse_parameters(parts):
+    model = _odd_model(parts)
+    twin = _odd_model(parts)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    plain = torch.optim.SGD(twin.parameters(), lr=0.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with GradientRecorder(model, opt, stats=list(STATS)) as rec:
+            for _ in range(2):
+                opt.zero_grad()
+                _odd_backward(model)
+                grad = model.emb.weight.grad.clone()
+                before = model.emb.weight.detach().clone()
+                opt.step()
+            plain.zero_grad()
+            _odd_backward(twin)
+            plain.step()
+            plain.zero_grad()
+            _odd_backward(twin)
+            plain.step()
+    for a, b in zip(model.parameters(), twin.parameters()):
+        assert torch.equal(a, b)  # the recorder changed nothing in training
+    last = rec.history[rec.history["step"] == 2].set_index(["parameter", "statistic"])["value"]
+    for stat, value in _dense_stats(grad).items():
+        assert last[("emb.weight", stat)] == pytest.approx(value, rel=1e-6, abs=1e-12), stat
+    update = model.emb.weight.detach() - before
+    expected = (update.std(correction=0) / before.std(correction=0)).item()
+    assert last[("emb.weight", "update_ratio")] == pytest.approx(expected, rel=1e-5)
+    if "empty" in parts:
+        assert all(math.isnan(last[("empty", s)]) for s in (*rec.stats, "update_ratio"))
+    assert last[("lin.weight", "norm")] > 0
+    assert list(rec.history["parameter"].unique()) == [n for n, _ in model.named_parameters()]
+
+
+def test_complex_gradients_use_magnitudes():
+    model = nn.Module()
+    model.w = nn.Parameter(torch.tensor([[1 + 2j, 3 - 4j], [0j, 2 + 1j]]))
+    model.w.grad = torch.tensor([[1 + 2j, 3 - 4j], [0j, 5 + 1j]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # torch warns when it drops an imaginary part
+        row = grad_stats(model).iloc[0]
+    assert row["norm"] == pytest.approx(torch.linalg.vector_norm(model.w.grad).item())  # sqrt(1+4+9+16+25+1)
+    assert row["norm"] == pytest.approx(56**0.5)
+    for stat, value in _dense_stats(model.w.grad).items():
+        assert row[stat] == pytest.approx(value), stat
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    before = model.w.detach().clone()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with GradientRecorder(model, opt) as rec:
+            opt.step()
+    last = rec.history.set_index("statistic")["value"]
+    assert last["norm"] == pytest.approx(56**0.5)
+    update = model.w.detach() - before
+    assert last["update_ratio"] == pytest.approx((update.std(correction=0) / before.std(correction=0)).item())
+    fig = plot_grad_histograms(model)
+    assert fig.axes[0].get_xlabel() == "|gradient value|"
+
+
+def test_non_finite_gradients_are_shown_as_such():
+    model = nn.Linear(2, 2)
+    model.weight.grad = torch.tensor([[4.0, float("inf")], [5.0, 6.0]])
+    model.bias.grad = torch.tensor([float("nan"), 1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        stats = grad_stats(model).set_index("name")
+        ax = plot_grad_flow(model)
+        fig = plot_grad_histograms(model, bins=5)
+    assert stats["status"].tolist() == ["non-finite", "non-finite"]
+    assert stats.loc["weight", "norm"] == math.inf and math.isnan(stats.loc["bias", "norm"])
+    assert [t.get_text() for t in ax.texts] == ["inf", "NaN"]
+    assert len(ax.patches) == 2  # two red bands, no bars of inf or NaN height
+    assert "2 with inf/NaN" in ax.get_title()
+    assert "inf/NaN gradient" in [t.get_text() for t in ax.get_legend().get_texts()]
+    titles = [a.get_title() for a in fig.axes if a.get_visible()]
+    assert titles == ["weight\n1 +inf not drawn", "bias\n1 NaN not drawn"]
+    assert sum(p.get_height() for p in fig.axes[0].patches) == 3  # the three finite values
+    model.bias.grad = torch.full((2,), float("-inf"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = plot_grad_histograms(model)
+    assert fig.axes[1].get_title() == "bias\n2 -inf not drawn"
+    assert [t.get_text() for t in fig.axes[1].texts] == ["no finite values"]
+
+
+def test_finite_gradient_whose_norm_overflows_is_ok_but_drawn_as_inf():
+    model = nn.Module()
+    model.w = nn.Parameter(torch.zeros(20000))
+    model.w.grad = torch.full((20000,), 1e19)  # float32 squares overflow, as in torch.linalg.vector_norm
+    stats = grad_stats(model)
+    assert stats["status"].tolist() == ["ok"] and stats["norm"].iloc[0] == torch.linalg.vector_norm(model.w.grad).item()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ax = plot_grad_flow(stats)
+    assert [t.get_text() for t in ax.texts] == ["inf"]
+
+
+def test_recorder_hook_never_raises(monkeypatch):
+    model = _model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    twin = _model()
+    plain = torch.optim.SGD(twin.parameters(), lr=0.1)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("cannot measure this")
+
+    monkeypatch.setattr(torch, "aminmax", broken)  # the gradient statistics fail; the update ratio does not
+    with pytest.warns(RuntimeWarning, match="could not measure .* cannot measure this.*training goes on") as caught:
+        with GradientRecorder(model, opt) as rec:
+            _train(model, opt, 3)
+    assert len(caught) == 1  # once per recorder
+    torch.manual_seed(0)  # _model() reseeded; replay the same batches for the twin
+    _model()
+    _train(twin, plain, 3)
+    assert all(torch.equal(a, b) for a, b in zip(model.parameters(), twin.parameters()))
+    h = rec.history
+    assert len(h) == 3 * 4 * 5  # every parameter, statistic and step still has its row
+    assert h[h["statistic"] != "update_ratio"]["value"].isna().all()
+    assert h[h["statistic"] == "update_ratio"]["value"].gt(0).all()  # what could be measured was
+
+
+def test_recorder_hook_never_raises_even_when_warnings_are_errors(monkeypatch):
+    model = _model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("cannot measure this")
+
+    monkeypatch.setattr(torch, "aminmax", broken)  # the gradient statistics fail; the update ratio does not
+    before = [p.detach().clone() for p in model.parameters()]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with GradientRecorder(model, opt) as rec:
+            _train(model, opt, 2)
+    assert rec.steps == 2 and all(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    h = rec.history
+    assert h[h["statistic"] != "update_ratio"]["value"].isna().all()
+    assert h[h["statistic"] == "update_ratio"]["value"].gt(0).sum() == 2 * 4
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16, torch.float64])
+def test_recorder_other_float_dtypes_match_grad_stats(dtype):
+    model = _model().to(dtype)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with GradientRecorder(model, opt, stats=list(STATS)) as rec:
+            opt.zero_grad()
+            model(torch.randn(16, 3, dtype=dtype)).pow(2).mean().backward()
+            expected = grad_stats(model).set_index("name")
+            opt.step()
+    got = rec.history.pivot_table(index="parameter", columns="statistic", values="value")
+    for name in expected.index:
+        for stat in STATS:
+            assert got.loc[name, stat] == pytest.approx(expected.loc[name, stat], rel=1e-5, abs=1e-7), (name, stat)
+
+
+def test_recorder_parameter_by_parameter_path_agrees_with_the_fast_one():
+    # The path taken when the stacked fast path cannot run (e.g. a model spread over devices).
+    def run(one_by_one):
+        model = _model()
+        opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+        rec = GradientRecorder(model, opt, stats=list(STATS))
+        if one_by_one:
+            measure = rec._measure_before
+            rec._measure_before = lambda o, one_by_one: measure(o, True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with rec:
+                _train(model, opt, 3)
+        return rec.history
+
+    fast, slow = run(False), run(True)
+    assert fast.drop(columns="value").equals(slow.drop(columns="value"))
+    assert np.allclose(fast["value"], slow["value"], rtol=1e-5, atol=1e-9)

@@ -131,3 +131,39 @@ def test_schedule_over_group_counts(groups, steps, step_size):
     for g in range(groups):
         lrs = h[h["group"] == g]["lr"].tolist()
         assert lrs == pytest.approx([0.1 * (g + 1) * 0.5 ** (s // step_size) for s in range(steps)])
+
+
+def test_recorder_names_of_the_wrong_length_are_refused():
+    model, opt = _setup(3)
+    with pytest.raises(ValueError, match=r"names: the optimizer has 3 parameter group\(s\), so give 3 name\(s\).*got 2"):
+        LRRecorder(opt, names=["a", "b"])
+    with pytest.raises(ValueError, match="names must be distinct.*'a'"):
+        LRRecorder(opt, names=["a", "a", "b"])
+    with pytest.raises(TypeError, match="names must be a list of strings"):
+        LRRecorder(opt, names=["a", "b", 3])
+    rec = LRRecorder(opt, names=(n for n in ["a", "b", "c"]))  # any iterable of strings
+    assert rec.names == ["a", "b", "c"]
+
+
+def test_recorder_extra_names_label_groups_added_later():
+    w1, w2, w3 = (torch.zeros(2, requires_grad=True) for _ in range(3))
+    opt = torch.optim.SGD([w1], lr=0.1)
+    with LRRecorder(opt, names=["head", "backbone"]) as rec:  # the backbone group comes later
+        for step in range(3):
+            if step == 1:
+                opt.add_param_group({"params": [w2], "lr": 0.01})
+            if step == 2:
+                opt.add_param_group({"params": [w3], "lr": 0.001})  # beyond the names given
+            opt.zero_grad()
+            (w1.sum() + w2.sum() + w3.sum()).backward()
+            opt.step()
+    ax = rec.plot()
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["head", "backbone", "group 2"]
+
+
+def test_plot_lr_schedule_names_must_match_the_groups():
+    _, opt = _setup(3)
+    step_lr = lambda o: torch.optim.lr_scheduler.StepLR(o, 2)  # noqa: E731
+    for names in (["a", "b"], ["a", "b", "c", "d"]):
+        with pytest.raises(ValueError, match=rf"has 3 parameter group\(s\), so give 3 name\(s\); got {len(names)}"):
+            plot_lr_schedule(lambda: opt, step_lr, 4, names=names)

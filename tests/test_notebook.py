@@ -95,3 +95,24 @@ def test_import_changes_no_global_state():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize("name", ["cpu:1", "cpu:7", "CPU:2"])
+def test_pick_device_refuses_a_cpu_index_that_does_not_exist(name, monkeypatch):
+    with pytest.raises(ValueError, match=rf"device {name!r} \(from the argument name\) does not exist: there is only one cpu device; use 'cpu'"):
+        pick_device(name)
+    monkeypatch.setenv("NOTEBOOK_DEVICE", name)
+    with pytest.raises(ValueError, match="from the environment variable NOTEBOOK_DEVICE"):
+        pick_device()
+
+
+def test_pick_device_cpu_0_is_the_cpu():
+    device = pick_device("cpu:0")
+    assert device == torch.device("cpu") == torch.zeros(1, device=device).device
+    assert pick_device(torch.device("cpu", 0)) == torch.device("cpu")
+
+
+@pytest.mark.parametrize("name", ["cpu:-1", "cpu:x", "cuda:-1"])
+def test_pick_device_unparsable_index(name):
+    with pytest.raises(ValueError, match=rf"(cannot parse device|device {name!r}.*not available)"):
+        pick_device(name)

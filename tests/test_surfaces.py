@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -85,3 +87,48 @@ def test_plot_trajectories_bad_paths():
         plot_trajectories("bowl", {})
     with pytest.raises(TypeError, match="ax must be a matplotlib Axes"):
         plot_trajectories("bowl", {"p": torch.zeros(2, 2)}, ax="left")
+
+
+@pytest.mark.parametrize(
+    ("start", "error", "message"),
+    [
+        ("ab", TypeError, r"start must be 2 real numbers \(x, y\), got the str 'ab'"),
+        (b"ab", TypeError, r"start must be 2 real numbers"),
+        ((1 + 1j, 2.0), TypeError, r"start must be 2 real numbers .*complex"),
+        (torch.tensor([1 + 1j, 2.0]), TypeError, r"start must be 2 real numbers .*complex"),
+        ((True, False), TypeError, r"start must be 2 real numbers .*booleans"),
+        ((1.0, None), TypeError, r"start must be 2 real numbers"),
+        ([[1.0, 2.0]], ValueError, r"start must be 2 numbers \(x, y\), got shape \(1, 2\)"),
+        ((float("nan"), 0.0), ValueError, r"start must be finite"),
+    ],
+)
+def test_trace_bad_start_names_the_argument(start, error, message):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "discards the imaginary part" on the way
+        with pytest.raises(error, match=message):
+            trace_optimizer("bowl", start, lambda p: torch.optim.SGD(p, lr=0.1), 3)
+
+
+def test_trace_accepts_any_real_numbers_for_start():
+    for start in ((-4, 2), np.array([-4.0, 2.0], dtype=np.float32), torch.tensor([-4.0, 2.0], requires_grad=True)):
+        path = trace_optimizer("bowl", start, lambda p: torch.optim.SGD(p, lr=0.1), 1)
+        assert path[0].tolist() == [-4.0, 2.0] and path.dtype == torch.float64
+
+
+@pytest.mark.parametrize(
+    ("fn", "error", "message"),
+    [
+        (lambda xy: xy**2, ValueError, r"fn \(<lambda>\) must return one number .* got shape \(2,\)"),
+        (lambda xy: 3.0, TypeError, r"fn \(<lambda>\) must return a tensor .* got float"),
+        (lambda xy: torch.tensor(1.0), ValueError, r"does not depend on its input"),
+        (lambda xy: (xy**2).sum().to(torch.complex128), TypeError, r"real floating-point loss, got dtype torch.complex128"),
+    ],
+)
+def test_trace_bad_function_says_what_it_returned(fn, error, message):
+    with pytest.raises(error, match=message):
+        trace_optimizer(fn, (1.0, 1.0), lambda p: torch.optim.SGD(p, lr=0.1), 2)
+
+
+def test_trace_one_element_loss_is_fine():
+    path = trace_optimizer(lambda xy: (xy**2).sum(-1, keepdim=True), (1.0, 1.0), lambda p: torch.optim.LBFGS(p), 1)
+    assert path[-1].tolist() == pytest.approx([0.0, 0.0], abs=1e-6)

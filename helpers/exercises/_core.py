@@ -200,11 +200,22 @@ _LIBRARY_DIRS = tuple(
 
 
 def _is_learner_frame(filename: str) -> bool:
+    """True for code the learner wrote: a notebook cell, an exec'd string, a script of theirs.
+
+    Library frames are those under the Python installation, site-packages or helpers, frozen
+    modules, and compiled extensions, whose tracebacks carry relative names (``numpy/random/mtrand.pyx``).
+    """
+    if filename.startswith("<frozen"):
+        return False
+    if filename.startswith("<"):  # <ipython-input-...>, <string>, <stdin>
+        return True
+    if not os.path.isabs(filename):
+        return False
     try:
         resolved = str(Path(filename).resolve())
     except (OSError, ValueError):
         return True
-    return not resolved.startswith(_LIBRARY_DIRS) and not filename.startswith("<frozen")
+    return not resolved.startswith(_LIBRARY_DIRS)
 
 
 def call_student(fn: Callable[..., Any], args: tuple[Any, ...], names: tuple[str, ...]) -> tuple[bool, Any]:
