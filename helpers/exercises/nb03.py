@@ -35,37 +35,44 @@ def _nbytes(t: torch.Tensor) -> int:
 def _adam_state_bytes(model: torch.nn.Module, **options: Any) -> int:
     """The bytes ``torch.optim.Adam`` keeps for a copy of ``model`` after one step."""
     twin = copy.deepcopy(model)
-    params = [p for p in twin.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, **options)
-    for p in params:
-        p.grad = torch.ones_like(p)
+    optimizer = torch.optim.Adam(twin.parameters(), **options)
+    for p in twin.parameters():
+        if p.requires_grad:  # a frozen tensor gets no gradient, so no state
+            p.grad = torch.ones_like(p)
     optimizer.step()
     return sum(_nbytes(v) for s in optimizer.state.values() for v in s.values() if isinstance(v, torch.Tensor))
 
 
 @checker
-def check_adam_bytes(answer: Any, model: torch.nn.Module) -> Verdict:
-    """Check the number of bytes of state ``torch.optim.Adam`` keeps for ``model`` after its first step.
+def check_adam_bytes(answer: Any, model: torch.nn.Module, amsgrad: bool = False) -> Verdict:
+    """Check the number of bytes of state ``torch.optim.Adam(model.parameters(), amsgrad=amsgrad)``
+    keeps for ``model`` after its first step (frozen tensors get none).
 
-    Any spelling of the whole number is accepted (``2280``, ``2280.0``, ``np.int64``, a 0-d
-    tensor). Example: ``check_adam_bytes(answer, model)``; ``reveal=True`` shows the answer.
+    Any spelling of the whole number is accepted (``5568``, ``5568.0``, ``np.int64``, a 0-d
+    tensor). Example: ``check_adam_bytes(answer, model, amsgrad=True)``; ``reveal=True`` shows the answer.
     """
     if not isinstance(model, torch.nn.Module):
         return wrong(
             f"the second argument must be the model, got {describe(model)}",
-            "call it as check_adam_bytes(answer, model) with the model of the exercise",
+            "call it as check_adam_bytes(answer, model, ...) with the model of the exercise",
         )
-    params = [p for p in model.parameters() if p.requires_grad]
+    all_params = list(model.parameters())
+    params = [p for p in all_params if p.requires_grad]
     if not params:
         return wrong("that model has no trainable parameters, so Adam keeps nothing for it", "pass the model of the exercise as the second argument")
+    amsgrad = bool(amsgrad)
+    moments = 3 if amsgrad else 2
+    names = "exp_avg, exp_avg_sq and max_exp_avg_sq" if amsgrad else "exp_avg and exp_avg_sq"
     n_numbers = sum(p.numel() for p in params)
     n_tensors = len(params)
-    size = params[0].element_size() if params else 4
-    expected = _adam_state_bytes(model)
+    size = params[0].element_size()
+    param_bytes = n_numbers * size
+    expected = _adam_state_bytes(model, amsgrad=amsgrad)
+    frozen = len(all_params) - n_tensors
     reveal = (
-        f"{expected} bytes: exp_avg and exp_avg_sq, each {n_numbers} numbers x {size} bytes, "
-        f"plus a {size}-byte float32 'step' for each of the {n_tensors} tensors "
-        f"(2 x {n_numbers * size} + {n_tensors} x 4)"
+        f"{expected} bytes: {names}, each {n_numbers} numbers x {size} bytes "
+        f"(the {n_tensors} trainable tensors only{f'; the {frozen} frozen ones get no state' if frozen else ''}), "
+        f"plus a 4-byte float32 'step' for each of those {n_tensors} tensors ({moments} x {param_bytes} + {n_tensors} x 4)"
     )
     if unanswered(answer):
         return not_done(NOT_DONE_VALUE, expected=reveal)
@@ -78,45 +85,67 @@ def check_adam_bytes(answer: Any, model: torch.nn.Module) -> Verdict:
         return wrong(f"you said {got:g}: a number of bytes is a whole number", "count whole bytes: numbers x 4 for float32", expected=reveal)
     got = int(got)
     if got == expected:
-        return right(f"{expected} bytes: exp_avg and exp_avg_sq per tensor (2x the parameters) plus a 4-byte step each.")
-    param_bytes = n_numbers * size
+        return right(f"{expected} bytes: {names} for each trainable tensor ({moments}x their size) plus a 4-byte step each.")
     weights = [p for p in params if p.dim() > 1]
     weight_bytes = sum(_nbytes(p) for p in weights)
-    n_layers = sum(1 for m in model.modules() if any(True for _ in m.parameters(recurse=False)))
+    n_layers = sum(1 for m in model.modules() if any(p.requires_grad for p in m.parameters(recurse=False)))
+    all_bytes = sum(_nbytes(p) for p in all_params)
+    other = 2 if amsgrad else 3
+    other_names = "two (exp_avg, exp_avg_sq): you left out amsgrad's max_exp_avg_sq" if amsgrad else "three: max_exp_avg_sq exists only with amsgrad=True"
+    steps = 4 * n_tensors
+    # Checked in this order: the first match gives the message (a value two mistakes share names both).
     mistakes = [
         (param_bytes, "that is the size of the parameters themselves (1x), not of Adam's state",
-         "Adam keeps two tensors the size of each parameter: exp_avg and exp_avg_sq"),
-        (2 * param_bytes, "you counted exp_avg and exp_avg_sq, but not the step counters",
+         f"Adam keeps {moments} tensors the size of each trainable parameter: {names}"),
+        (param_bytes + steps, "you counted one moment tensor per parameter (exp_avg only?)",
+         f"Adam keeps {moments} such tensors per parameter: {names}"),
+        (other * param_bytes + steps, f"you counted {other_names}",
+         f"count the moment tensors this optimizer keeps: {names}"),
+        (moments * param_bytes, "you counted the moments, but not the step counters",
          "each tensor also has its own 'step' counter, a float32 scalar (4 bytes)"),
-        (2 * param_bytes + 4, "you counted one step counter for the whole model",
-         "Adam keeps a 'step' for every tensor: each weight and each bias has its own"),
-        (2 * param_bytes + 4 * n_layers, "you counted one step counter per layer",
+        (moments * param_bytes + 4, "you counted one step counter for the whole model",
+         "Adam keeps a 'step' for every tensor it trains, not one for the model"),
+        (moments * param_bytes + 4 * n_layers, "you counted one step counter per layer",
          "Adam keeps a 'step' for every tensor: a layer's bias has its own, next to its weight's"),
-        (2 * param_bytes + 8 * n_tensors, "you counted the step counters as 8 bytes each",
+        (moments * param_bytes + 8 * n_tensors, "you counted the step counters as 8 bytes each",
          "'step' is a float32 tensor (4 bytes), not a float64 or int64"),
-        # the same number as "the parameters plus Adam's state": one message for both mistakes
-        (3 * param_bytes + 4 * n_tensors, "you counted three tensors the size of the parameters: either the parameters themselves "
-         "next to the state, or a third moment (max_exp_avg_sq, which exists only with amsgrad=True)",
-         "count the optimizer's state only; plain Adam keeps two tensors per parameter, exp_avg and exp_avg_sq"),
-        (8 * expected, "that is the size in bits", "a byte is 8 bits: give bytes"),
-        (2 * n_numbers + n_tensors, "you counted numbers, not bytes", "a float32 number takes 4 bytes"),
-        (2 * n_numbers, "you counted numbers, not bytes (and no step counters)", "a float32 number takes 4 bytes; each tensor also has a 'step'"),
+        (moments * param_bytes + 8 * n_layers, "you counted 8 bytes of steps per layer: either an 8-byte step for each layer, "
+         "or a 4-byte step for a weight and a bias in every layer",
+         "count the tensors: a layer built with bias=False has a weight only, and 'step' is a 4-byte float32"),
+        (param_bytes + expected, "you counted the parameters themselves next to the state",
+         "count the optimizer's state only"),
         (2 * param_bytes + expected, "you added the parameters and their gradients: that is the memory of training",
          "the question asks for the optimizer's state only"),
-        (2 * weight_bytes + 4 * n_tensors, "you left out the biases", "every bias gets exp_avg and exp_avg_sq too"),
-        (2 * weight_bytes + 4 * len(weights), "you left out the biases", "every bias gets exp_avg, exp_avg_sq and a step too"),
+        (8 * expected, "that is the size in bits", "a byte is 8 bits: give bytes"),
+        (moments * n_numbers + n_tensors, "you counted numbers, not bytes", "a float32 number takes 4 bytes"),
+        (moments * n_numbers, "you counted numbers, not bytes (and no step counters)", "a float32 number takes 4 bytes; each tensor also has a 'step'"),
+        (2 * expected, "you counted 8 bytes per number", "a float32 number takes 4 bytes (8 is float64)"),
+        (moments * 8 * n_numbers + steps, "you counted 8 bytes per number", "a float32 number takes 4 bytes (8 is float64)"),
+        (moments * weight_bytes + steps, "you left out the biases", f"every bias gets {names} too"),
+        (moments * weight_bytes + 4 * len(weights), "you left out the biases", f"every bias gets {names} and a step too"),
     ]
+    if frozen:
+        all_steps = 4 * len(all_params)
+        mistakes += [
+            (moments * all_bytes + all_steps, "you counted state for the frozen tensors too",
+             "a frozen tensor (requires_grad=False) gets no gradient, so Adam never creates state for it"),
+            (moments * all_bytes + steps, "you counted moments for the frozen tensors too",
+             "a frozen tensor gets no gradient, so Adam creates no exp_avg (or anything else) for it"),
+            (other * all_bytes + all_steps, f"you counted state for the frozen tensors too, and {other_names}",
+             "a frozen tensor gets no state; and count the moment tensors this optimizer keeps"),
+        ]
     for value, message, hint in mistakes:
-        if got == value:
+        if got == value and value != expected:
             return wrong(f"you said {got}: {message}", hint, expected=reveal)
     return wrong(
         f"you said {got}",
-        "per tensor Adam keeps exp_avg and exp_avg_sq (each the size of the tensor) and a float32 'step'; float32 is 4 bytes a number",
+        f"per trainable tensor Adam{' (amsgrad=True)' if amsgrad else ''} keeps {names} (each the size of the tensor) "
+        "and a float32 'step'; a frozen tensor gets nothing; float32 is 4 bytes a number",
         expected=reveal,
     )
 
 
-_SNAPSHOT_FIX = "clone each tensor ({k: v.clone() for k, v in model.state_dict().items()}) or copy.deepcopy(model.state_dict())"
+_SNAPSHOT_FIX = "{k: v.clone() for k, v in model.state_dict().items()}, or copy.deepcopy(model.state_dict())"
 
 
 def _snapshot_model() -> torch.nn.Module:
@@ -144,42 +173,48 @@ def check_snapshot(snapshot: Callable[[torch.nn.Module], Any]) -> Verdict:
     if not ok:
         return saved
     if saved is model:
-        return wrong("you returned the model itself", "the model changes as it trains: return a copy of its state_dict()")
+        return wrong("you returned the model itself", "the model changes as it trains: return a copy of its state_dict()", expected=_SNAPSHOT_FIX)
     if isinstance(saved, torch.nn.Module):
         return wrong(
             "you returned a module, not a dict: a copy of the whole model keeps the values, but the exercise asks for the state_dict",
             "return a dict from names to tensors: the state_dict() of your copy, or a copy of model.state_dict()",
+            expected=_SNAPSHOT_FIX,
         )
     if not isinstance(saved, Mapping):
-        return wrong(f"return a dict like model.state_dict(), got {describe(saved)}", "state_dict() maps names such as '0.weight' to tensors")
+        return wrong(f"return a dict like model.state_dict(), got {describe(saved)}", "state_dict() maps names such as '0.weight' to tensors", expected=_SNAPSHOT_FIX)
     missing = [k for k in reference if k not in saved]
     extra = [str(k) for k in saved if k not in reference]
     if missing and set(missing) == buffers:
         return wrong(
             f"your snapshot leaves out the buffers {missing}",
             "state_dict() holds the buffers (BatchNorm's running statistics) too: copy model.state_dict(), not named_parameters()",
+            expected=_SNAPSHOT_FIX,
         )
     if missing or extra:
         return wrong(
             f"your dict's keys differ from model.state_dict()'s (missing {missing}, extra {extra})",
             "start from model.state_dict(): the same names, parameters and buffers",
+            expected=_SNAPSHOT_FIX,
         )
     not_tensors = [k for k in reference if not isinstance(saved[k], torch.Tensor)]
     if not_tensors:
         return wrong(
             f"the values of {not_tensors} are not tensors ({type(saved[not_tensors[0]]).__name__})",
-            "keep tensors, which load_state_dict needs: " + _SNAPSHOT_FIX,
+            "load_state_dict needs tensors: copy each tensor as a tensor (a list or an array is not one)",
+            expected=_SNAPSHOT_FIX,
         )
     if any(id(saved[k]) in params for k in reference):
         return wrong(
             "your snapshot holds the model's own Parameters and buffers (that is what keep_vars=True returns)",
-            "keep_vars=True copies nothing: " + _SNAPSHOT_FIX,
+            "keep_vars=True copies nothing: its values are the model's Parameters themselves; make copies of the tensors",
+            expected=_SNAPSHOT_FIX,
         )
     differ = [k for k in reference if saved[k].shape != reference[k].shape or not torch.equal(saved[k].detach().cpu(), reference[k])]
     if differ:
         return wrong(
             f"right after the snapshot, {differ} already differ from the model's values",
             "copy the values (clone), do not create new tensors (zeros_like, empty_like)",
+            expected=_SNAPSHOT_FIX,
         )
 
     with torch.random.fork_rng(devices=[]):
@@ -192,16 +227,21 @@ def check_snapshot(snapshot: Callable[[torch.nn.Module], Any]) -> Verdict:
     changed = [k for k in reference if not torch.equal(saved[k].detach().cpu(), reference[k])]
     if changed:
         if isinstance(saved, OrderedDict) and hasattr(saved, "_metadata"):
-            hint = "model.state_dict() (like a shallow copy of it) copies no tensor: they share memory with the model; " + _SNAPSHOT_FIX
+            hint = "model.state_dict() (like a shallow copy of it) copies no tensor: they share memory with the model; make copies of the tensors themselves"
+        elif set(changed) <= buffers:
+            hint = "your parameters are copies, but the buffers (running_mean, running_var) still share memory with the model: copy them too"
         else:
-            hint = "you made a new dict, but its tensors still share memory with the model (detach() shares it too); " + _SNAPSHOT_FIX
-        return wrong(f"after one training step your snapshot changed too: {changed}", hint)
+            hint = (
+                "you made a new dict, but its tensors still share memory with the model (detach(), .data, contiguous(), "
+                "and .cpu() or .to() to the device a tensor is already on, all copy nothing): make real copies of the tensors"
+            )
+        return wrong(f"after one training step your snapshot changed too: {changed}", hint, expected=_SNAPSHOT_FIX)
     try:
         model.load_state_dict(saved)
     except Exception as exc:  # the learner's values did not load
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        return wrong(f"model.load_state_dict(your snapshot) failed: {type(exc).__name__}: {first}", "keep the tensors as state_dict() has them: " + _SNAPSHOT_FIX)
+        return wrong(f"model.load_state_dict(your snapshot) failed: {type(exc).__name__}: {first}", "keep the names, shapes and dtypes as state_dict() has them", expected=_SNAPSHOT_FIX)
     restored = [k for k, v in model.state_dict().items() if torch.equal(v, reference[k])]
     if len(restored) != len(reference):
-        return wrong("loading your snapshot back did not restore every value", "keep the tensors as state_dict() has them: " + _SNAPSHOT_FIX)
+        return wrong("loading your snapshot back did not restore every value", "keep the values exactly as state_dict() has them", expected=_SNAPSHOT_FIX)
     return right("the snapshot kept the values it was taken with, buffers included, and load_state_dict restores them.")
