@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import decimal
 import math
 import random
 import tempfile
@@ -18,7 +19,7 @@ from ._core import NOT_DONE_VALUE, Verdict, as_number, call_student, checker, de
 __all__ = ["check_lr_after_load", "check_resume", "resume_setup"]
 
 RESUME_STEPS = (6, 6)  # steps before the checkpoint, steps after it
-_LOAD_ALL = "load_checkpoint(path, model=model, optimizer=optimizer, scheduler=scheduler)"
+SAVED_ENTRIES = ("model", "optimizer", "scheduler", "step", "rng")  # what the checker's torch.save writes
 
 
 def resume_setup() -> tuple[torch.nn.Module, torch.optim.Optimizer, Any]:
@@ -59,13 +60,25 @@ def _kind(obj: Any) -> str:
     return "other"
 
 
-def _check_objects(objects: Any) -> Verdict | None:
-    """A wrong verdict when ``resume`` did not return (model, optimizer, scheduler) bound together."""
-    if not isinstance(objects, (tuple, list)) or len(objects) != 3:
+def _check_objects(objects: Any, saved_step: int) -> Verdict | None:
+    """A wrong verdict when ``resume`` did not return (model, optimizer, scheduler, step) bound together."""
+    if not isinstance(objects, (tuple, list)) or len(objects) != 4:
         what = describe(objects) if not isinstance(objects, (tuple, list)) else f"{len(objects)} objects"
         return wrong(
-            f"resume(path) must return the three objects (model, optimizer, scheduler); it returned {what}",
-            "end with: return model, optimizer, scheduler",
+            f"resume(path) must return four things (model, optimizer, scheduler, step); it returned {what}",
+            "end with: return model, optimizer, scheduler, step (the step read from the file)",
+        )
+    *objects, step = objects
+    number = as_number(step)
+    if number is None or not float(number).is_integer():
+        return wrong(
+            f"the fourth thing you returned should be the step counter (a whole number), but it is {describe(step)}",
+            "return the file's 'step' entry as the fourth value",
+        )
+    if int(number) != saved_step:
+        return wrong(
+            "the step you returned is not the one the file holds",
+            "read the step from the file's 'step' entry, do not count it yourself",
         )
     kinds = [_kind(o) for o in objects]
     if sorted(kinds) == ["model", "optimizer", "scheduler"] and kinds != ["model", "optimizer", "scheduler"]:
@@ -112,7 +125,8 @@ def _check_objects(objects: Any) -> Verdict | None:
     if trained != own:
         return wrong(
             "the optimizer you returned does not hold this model's parameters (it trains other tensors)",
-            "build the optimizer on the model you return, then load its state; do not rebuild the model afterwards",
+            "load the weights into the model resume_setup() built and return that model; model.load_state_dict(..., "
+            "assign=True) replaces the parameters the optimizer holds, so copy into them (assign=False, the default)",
         )
     if getattr(scheduler, "optimizer", None) is not optimizer:
         return wrong(
@@ -138,13 +152,13 @@ def _diagnose(saved: dict[str, Any], after: dict[str, Any]) -> list[tuple[str, s
     if not model_ok:
         problems.append((
             "the model's weights are not the saved ones",
-            "load the model's state_dict from the checkpoint into the model",
+            "load the file's 'model' entry into the model",
         ))
     opt_saved, opt_after = saved["optimizer"], after["optimizer"]
     if not opt_after["state"]:
         problems.append((
             "the optimizer's state is empty: Adam restarts its moments",
-            "load the optimizer's state_dict too (the checkpoint's 'optimizer' entry): the moments and the lr live there",
+            "load the optimizer's state_dict too (the file's 'optimizer' entry): the moments and the lr live there",
         ))
     else:
         same_state = opt_saved["state"].keys() == opt_after["state"].keys() and all(
@@ -169,7 +183,7 @@ def _diagnose(saved: dict[str, Any], after: dict[str, Any]) -> list[tuple[str, s
         if sched_after.get("last_epoch") == 0:
             problems.append((
                 "the scheduler counts from zero again, so every later decay comes late",
-                "load the scheduler's state_dict too (the checkpoint's 'scheduler' entry)",
+                "load the scheduler's state_dict too (the file's 'scheduler' entry)",
             ))
         else:
             problems.append((
@@ -180,8 +194,8 @@ def _diagnose(saved: dict[str, Any], after: dict[str, Any]) -> list[tuple[str, s
         problems.append((
             "the random number generator is not where the checkpoint left it (not restored, or used or re-seeded afterwards), "
             "so dropout masks and data differ from the uninterrupted run",
-            "restore the RNG states saved in the checkpoint, after anything that draws random numbers "
-            "(load_checkpoint does, unless restore_rng=False); seeding again is not restoring",
+            "the file's 'rng' entry is the torch RNG state when it was saved: put it back, after anything that "
+            "draws random numbers (building the objects does); seeding again is not restoring",
         ))
     return problems
 
@@ -206,25 +220,28 @@ def _same_run(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
     return weights and state and lrs
 
 
+_EXPECTED_RESUME = (
+    "data = torch.load(path, weights_only=True); model.load_state_dict(data['model']); "
+    "optimizer.load_state_dict(data['optimizer']); scheduler.load_state_dict(data['scheduler']); "
+    "torch.set_rng_state(data['rng']); return model, optimizer, scheduler, data['step']"
+)
+
+
 @checker
 def check_resume(resume: Callable[..., Any]) -> Verdict:
-    """Check ``resume(path) -> (model, optimizer, scheduler)``: build fresh objects with
-    ``resume_setup()`` and restore a checkpoint so that training continues exactly.
+    """Check ``resume(path) -> (model, optimizer, scheduler, step)``: build fresh objects with
+    ``resume_setup()`` and restore a file written with plain ``torch.save`` of a dict with the
+    entries ``SAVED_ENTRIES`` (``"rng"`` is ``torch.get_rng_state()``), so that training continues exactly.
 
-    The checker trains 12 steps straight, and 6 steps + ``save_checkpoint`` + ``resume`` + 6
-    steps, and compares every weight, Adam moment and learning rate bit for bit. When they
-    differ it says which part the resume left out (model, optimizer state, scheduler, RNG).
+    The checker trains 12 steps straight, and 6 steps + ``torch.save`` + ``resume`` + 6 steps, and
+    compares every weight, Adam moment and learning rate bit for bit. When they differ it says which
+    part the resume left out (model, optimizer state, scheduler, RNG).
     Example: ``check_resume(resume)``.
     """
-    from ..checkpoint import save_checkpoint
-
     if (verdict := not_a_function(resume)) is not None:
         return verdict
     before, after_steps = RESUME_STEPS
-    expected = (
-        f"{_LOAD_ALL} restores all four parts: the weights, Adam's moments and lr, the scheduler's count "
-        "and the RNG states; then the two runs agree bit for bit"
-    )
+    expected = _EXPECTED_RESUME + " (all four parts restored; then the two runs agree bit for bit)"
     rngs = (torch.get_rng_state(), random.getstate(), np.random.get_state())
     try:
         torch.manual_seed(0)
@@ -235,15 +252,26 @@ def check_resume(resume: Callable[..., Any]) -> Verdict:
         _resume_train(*first, before)
         saved = _snapshot(*first)
         with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "ckpt.pt"
-            save_checkpoint(path, model=first[0], optimizer=first[1], scheduler=first[2], step=before)
+            path = Path(folder) / "run.pt"
+            torch.save(
+                {"model": first[0].state_dict(), "optimizer": first[1].state_dict(), "scheduler": first[2].state_dict(),
+                 "step": before, "rng": torch.get_rng_state()},
+                path,
+            )
             torch.manual_seed(1234)  # a new process starts with other random numbers
             ok, objects = call_student(resume, (path,), ("path",))
         if not ok:
+            if objects.kind == "wrong" and "CheckpointError" in objects.message:
+                return wrong(
+                    objects.message,
+                    "this file was written with plain torch.save, not save_checkpoint: read it with torch.load and "
+                    "put each entry back yourself",
+                    expected=expected,
+                )
             return objects
-        if (verdict := _check_objects(objects)) is not None:
+        if (verdict := _check_objects(objects, before)) is not None:
             return verdict
-        objects = tuple(objects)
+        objects = tuple(objects)[:3]
         try:
             after = _snapshot(*objects)
         except Exception as exc:  # e.g. a scheduler whose state_dict cannot be copied
@@ -254,7 +282,7 @@ def check_resume(resume: Callable[..., Any]) -> Verdict:
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             return wrong(
                 f"training the objects you returned failed ({type(exc).__name__}: {first_line})",
-                "return the model, optimizer and scheduler built by resume_setup(), restored from the checkpoint",
+                "return the model, optimizer and scheduler built by resume_setup(), restored from the file",
             )
     finally:
         torch.set_rng_state(rngs[0])
@@ -265,7 +293,7 @@ def check_resume(resume: Callable[..., Any]) -> Verdict:
     problems = _diagnose(saved, after)
     if not problems:
         return wrong(
-            "right after your resume everything matched the checkpoint, but the next steps differ from the uninterrupted run",
+            "right after your resume everything matched the file, but the next steps differ from the uninterrupted run",
             "resume should only restore: do not train, step or re-seed anything inside it",
             expected=expected,
         )
@@ -277,49 +305,87 @@ def check_resume(resume: Callable[..., Any]) -> Verdict:
     return wrong(message, hint, expected=expected)
 
 
-def _lr_after_load() -> float:
+# Exercise 2: the saved run, and what the learner rebuilds.
+LR_SAVED_RUN = {"lr": 0.1, "step_size": 3, "gamma": 0.5, "steps": 7}
+LR_NEW_LR, LR_STEPS_AFTER = 0.5, 2
+
+
+def _lr_after_load(load_optimizer: bool = True, load_scheduler: bool = True, steps_after: int = LR_STEPS_AFTER) -> float:
+    """The lr the next step uses after: the saved run (SGD + StepLR, LR_SAVED_RUN) is saved; a new SGD(lr=0.5)
+    + StepLR is built, the chosen state_dicts loaded, then ``steps_after`` training steps."""
+    run = LR_SAVED_RUN
     w = torch.zeros(1, requires_grad=True)
-    saved = torch.optim.SGD([w], lr=0.01).state_dict()
-    optimizer = torch.optim.SGD([w], lr=0.5)
-    optimizer.load_state_dict(saved)
+    optimizer = torch.optim.SGD([w], lr=run["lr"])
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=run["step_size"], gamma=run["gamma"])
+    for _ in range(run["steps"]):
+        optimizer.step()
+        scheduler.step()
+    saved_optimizer, saved_scheduler = optimizer.state_dict(), scheduler.state_dict()
+    w = torch.zeros(1, requires_grad=True)
+    optimizer = torch.optim.SGD([w], lr=LR_NEW_LR)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=run["step_size"], gamma=run["gamma"])
+    if load_optimizer:
+        optimizer.load_state_dict(saved_optimizer)
+    if load_scheduler:
+        scheduler.load_state_dict(saved_scheduler)
+    for _ in range(steps_after):
+        optimizer.step()
+        scheduler.step()
     return optimizer.param_groups[0]["lr"]
+
+
+def _answer_number(answer: Any) -> float | None:
+    if isinstance(answer, decimal.Decimal):
+        return float(answer) if answer.is_finite() else None
+    return as_number(answer)
 
 
 @checker
 def check_lr_after_load(answer: Any) -> Verdict:
-    """Check: an optimizer saved with ``lr=0.01`` is rebuilt with ``lr=0.5`` and loaded; which lr does the next step use?
+    """Check: a run with ``SGD(lr=0.1)`` and ``StepLR(step_size=3, gamma=0.5)`` is saved after 7 steps
+    (both state_dicts). A new ``SGD(lr=0.5)`` and the same ``StepLR`` are built, both state_dicts loaded,
+    then 2 training steps (``optimizer.step(); scheduler.step()``). Which lr does the next step use?
 
-    Any spelling of the number is accepted (``0.01``, ``1e-2``, ``np.float64``, a 0-d tensor).
+    Any spelling of the number is accepted (``np.float16``, a 0-d tensor of any float dtype, ``Decimal``).
     Example: ``check_lr_after_load(my_answer)``; ``reveal=True`` shows the answer.
     """
     expected = _lr_after_load()
-    reveal = f"{expected:g}: load_state_dict replaces each group's hyperparameters with the saved ones, lr included"
+    reveal = (
+        f"{expected:g}: loading restores the lr 0.025 and the scheduler's count 7; its 2 steps bring the count "
+        "to 9, a multiple of step_size 3, so the lr halves once more"
+    )
     if unanswered(answer):
         return not_done(NOT_DONE_VALUE, expected=reveal)
     if isinstance(answer, (str, bytes, np.str_)):
         return wrong(f"you gave the text {answer!r}", "give a number, without quotes", expected=reveal)
-    got = as_number(answer)
-    if got is None:
+    got = _answer_number(answer)
+    if got is None or not math.isfinite(got):
         return wrong(f"give one number, got {describe(answer)}", "write the learning rate as a number, e.g. 0.123", expected=reveal)
-    if math.isclose(got, expected, rel_tol=1e-6):
-        return right("load_state_dict brings back the saved hyperparameters; set a new lr after loading.")
+    if math.isclose(got, expected, rel_tol=4e-3):  # float16 and bfloat16 spellings round by up to 0.4%
+        return right("the loaded lr and count carry on: the 2 steps reach the count 9, where StepLR halves again.")
+    run = LR_SAVED_RUN
     mistakes = [
-        (0.5, "that is the lr passed to the new constructor, which load_state_dict overwrites",
-         "the optimizer's state_dict holds its param_groups, and loading replaces the current groups' lr"),
-        ((0.5 + 0.01) / 2, "load_state_dict does not mix the two learning rates",
-         "one of the two values wins outright: which one does the state_dict carry?"),
-        (0.5 * 0.01, "load_state_dict does not multiply the two learning rates",
-         "one of the two values wins outright: which one does the state_dict carry?"),
-        (0.0, "loading does not reset the learning rate to zero",
-         "the state_dict carries the lr the optimizer had when it was saved"),
-        (1e-3, "that is Adam's default lr, and this is SGD rebuilt with an explicit lr",
-         "the state_dict carries the lr the optimizer had when it was saved"),
+        (LR_NEW_LR, "that is the lr passed to the new constructor, which load_state_dict overwrites",
+         "the optimizer's state_dict holds its param_groups: loading brings back the lr of the saved run"),
+        (run["lr"], "that is the saved run's starting lr: it had already been halved before saving",
+         "count the halvings: StepLR halves whenever its count reaches a multiple of step_size"),
+        (_lr_after_load(steps_after=0), "that is the lr right after loading (the scheduler's count is loaded too, so "
+         "it does not start from zero): the 2 steps after it change it",
+         "follow the scheduler's count through the 2 steps after loading: does it reach a multiple of step_size?"),
+        (_lr_after_load(load_optimizer=False), "that would be the new constructor's lr, halved by the loaded schedule: "
+         "but the optimizer's state_dict is loaded too",
+         "the lr comes from the optimizer's param_groups, and loading the optimizer restores the saved one"),
+        (expected / 2, "one halving too many", "the scheduler's count is 7 when loaded: which multiples of step_size lie "
+         "within the 2 steps after it?"),
+        (run["lr"] * run["gamma"], "the saved run had halved its lr more than once before it was saved",
+         "count the halvings: StepLR halves whenever its count reaches a multiple of step_size"),
+        (0.0, "loading does not reset the learning rate to zero", "the state_dict carries the lr the optimizer had when saved"),
     ]
     for value, message, hint in mistakes:
-        if math.isclose(got, value, rel_tol=1e-6, abs_tol=1e-12):
+        if math.isclose(got, value, rel_tol=4e-3, abs_tol=1e-12):
             return wrong(f"you said {got:g}: {message}", hint, expected=reveal)
     return wrong(
-        f"you said {got:g}, which is neither the saved lr nor the new one",
-        "the answer is one of the two learning rates in the question: which one does load_state_dict bring back?",
+        f"you said {got:g}, which no count of halvings from these learning rates gives",
+        "start from the lr the saved run had when saved, then follow the scheduler's count through the 2 steps",
         expected=reveal,
     )
