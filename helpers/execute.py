@@ -22,6 +22,22 @@ KEEP_CELL_METADATA = ("tags", "jupyter", "collapsed")
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
+def _coalesce_streams(outputs: list) -> list:
+    """Join consecutive stdout (or stderr) chunks: how the kernel splits them depends on timing."""
+    merged: list = []
+    for output in outputs:
+        if (
+            output.get("output_type") == "stream"
+            and merged
+            and merged[-1].get("output_type") == "stream"
+            and merged[-1].get("name") == output.get("name")
+        ):
+            merged[-1]["text"] = "".join(merged[-1]["text"]) + "".join(output["text"])
+        else:
+            merged.append(output)
+    return merged
+
+
 def clean(nb: nbformat.NotebookNode) -> None:
     """Drop run-to-run noise from a notebook's metadata."""
     nb.metadata = nbformat.from_dict(
@@ -32,6 +48,8 @@ def clean(nb: nbformat.NotebookNode) -> None:
     )
     for cell in nb.cells:
         cell.metadata = nbformat.from_dict({k: v for k, v in cell.metadata.items() if k in KEEP_CELL_METADATA})
+        if "outputs" in cell:
+            cell.outputs = _coalesce_streams(cell.outputs)
         # A widget view points at a model (random id) whose state is not stored: keep its text
         # only, which is what nbval compares and what JupyterLab shows until the cell is run.
         for output in cell.get("outputs", []):
