@@ -41,7 +41,7 @@ def make(*args: str, path: Path, **env: str) -> subprocess.CompletedProcess:
     tool = shutil.which("make")
     if tool is None:
         pytest.skip("make not found on the PATH: these tests drive the Makefile")
-    clean = {k: v for k, v in os.environ.items() if k not in ("PYTHON", "MAKEFLAGS", "MFLAGS")}
+    clean = {k: v for k, v in os.environ.items() if k not in ("PYTHON", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     return subprocess.run([tool, "-s", "-C", str(REPO), *args], env={**clean, "PATH": str(path), **env},
                           capture_output=True, text=True, timeout=60)
 
