@@ -52,6 +52,38 @@ def zero_grad_after_backward(model, optimizer, x, y):
     return loss.item()
 
 
+def zeros_after_backward(model, optimizer, x, y):
+    loss = F.mse_loss(model(x), y)
+    loss.backward()
+    optimizer.zero_grad(set_to_none=False)  # fills zeros: step() then has nothing to apply
+    optimizer.step()
+    return loss.item()
+
+
+def returns_detached(model, optimizer, x, y):
+    loss = F.mse_loss(model(x), y)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.detach()  # a 0-d tensor, not a Python number
+
+
+def returns_0d_array(model, optimizer, x, y):
+    loss = F.mse_loss(model(x), y)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.detach().numpy()  # a 0-d ndarray, not a Python number
+
+
+def returns_array_of_item(model, optimizer, x, y):
+    loss = F.mse_loss(model(x), y)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return np.array(loss.item())
+
+
 def no_step(model, optimizer, x, y):
     loss = F.mse_loss(model(x), y)
     optimizer.zero_grad()
@@ -197,8 +229,12 @@ def crashes(model, optimizer, x, y):
 TRAIN_STEP_WRONG = {
     "no zero_grad": (no_zero_grad, "zero_grad() before loss.backward()"),
     "zero_grad after backward": (zero_grad_after_backward, "zero_grad() must come before backward()"),
+    "zero_grad(set_to_none=False) after backward": (zeros_after_backward, ".grad is all zeros\nHint: zero_grad() must come before backward()"),
     "no step": (no_step, "call optimizer.step()"),
-    "returns a tensor": (returns_tensor, "loss.item()"),
+    "returns a tensor": (returns_tensor, "you returned a tensor (shape ())"),
+    "returns loss.detach()": (returns_detached, "you returned a tensor (shape ()); the exercise asks for a Python number\nHint: return loss.item()"),
+    "returns loss.detach().numpy()": (returns_0d_array, "you returned a NumPy array (shape ()); the exercise asks for a Python number\nHint: return loss.item()"),
+    "returns np.array(loss.item())": (returns_array_of_item, "a NumPy array (shape ())"),
     "sum reduction": (sum_reduction, "reduction='sum'"),
     "l1 loss": (l1, "l1_loss"),
     "loss after the step": (loss_after_step, "do not recompute it after the step"),
@@ -284,6 +320,31 @@ def test_train_step_accepts(answer, capsys):
 def test_train_step_stub_is_not_done(capsys):
     assert not check_train_step(stub)
     assert capsys.readouterr().out.startswith("Not done yet")
+
+
+def test_train_step_stub_with_reveal_shows_the_answer(capsys):
+    assert not check_train_step(stub, reveal=True)
+    out = capsys.readouterr().out
+    assert out.startswith("Not done yet") and f"The expected answer: {TRAIN_STEP_EXPECTED}" in out, out
+
+
+def test_sgd_prediction_stub_with_reveal_shows_the_answer(capsys):
+    assert not check_sgd_prediction(..., reveal=True)
+    out = capsys.readouterr().out
+    assert out.startswith("Not done yet") and "The expected answer: 2.6" in out, out
+
+
+def test_train_step_every_wrong_verdict_can_be_revealed(capsys):
+    for case in sorted(TRAIN_STEP_WRONG):
+        reset_tries()
+        assert not check_train_step(TRAIN_STEP_WRONG[case][0], reveal=True)
+        assert f"The expected answer: {TRAIN_STEP_EXPECTED}" in capsys.readouterr().out, case
+
+
+def test_sgd_prediction_every_wrong_verdict_can_be_revealed(capsys):
+    for case in sorted(SGD_WRONG):
+        assert not check_sgd_prediction(SGD_WRONG[case][0], reveal=True)
+        assert "The expected answer: 2.6" in capsys.readouterr().out, case
 
 
 def test_train_step_error_is_reported_at_the_learners_line(capsys):

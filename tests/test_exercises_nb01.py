@@ -380,10 +380,31 @@ def test_swapped_arguments_get_one_line(checker, model, capsys):
     assert not checker(m, opt)
     out = capsys.readouterr().out
     assert "you passed the model first and the optimizer second" in out and "the optimizer comes first" in out, out
-    assert len(out.strip().splitlines()) == 2, out
+    assert len(out.strip().splitlines()) == 3 and "The expected answer" not in out, out
     assert not checker(opt, "net")
     out = capsys.readouterr().out
-    assert "got str 'net'" in out and len(out.strip().splitlines()) == 2, out
+    assert "got str 'net'" in out and len(out.strip().splitlines()) == 3 and "The expected answer" not in out, out
     assert not checker(m, m)
     out = capsys.readouterr().out
     assert "build a torch.optim optimizer, got a " in out and "model" in out and len(out.strip().splitlines()) == 3, out
+
+
+@pytest.mark.parametrize("checker, model", [(check_body_head_lrs, net), (check_no_decay_groups, norm_model)])
+def test_stub_with_reveal_shows_the_answer(checker, model, capsys):
+    assert not checker(..., model(), reveal=True)
+    out = capsys.readouterr().out
+    assert out.startswith("Not done yet") and "The expected answer: torch.optim.Adam" in out, out
+
+
+@pytest.mark.parametrize("checker, model", [(check_body_head_lrs, net), (check_no_decay_groups, norm_model)])
+def test_every_wrong_verdict_can_be_revealed(checker, model, capsys):
+    table = BODY_HEAD_WRONG if checker is check_body_head_lrs else NO_DECAY_WRONG
+    for case, (build, _, _) in sorted(table.items()):
+        m = model()
+        assert not checker(build(m), m, reveal=True)
+        assert "The expected answer: torch.optim.Adam" in capsys.readouterr().out, case
+    m = model()
+    opt = torch.optim.SGD(m.parameters(), lr=0.1)
+    for args in [(m, opt), (opt, "net"), (m, m)]:  # swapped, no model, no optimizer
+        assert not checker(*args, reveal=True)
+        assert "The expected answer: torch.optim.Adam" in capsys.readouterr().out, args

@@ -152,9 +152,10 @@ def _judge_train_step(train_step: Callable[..., Any]) -> Verdict:
         ours = sum(o is opt for o in stepped)
         others = [o for o in stepped if o is not opt]
         moved = not torch.equal(model.weight, start)
-        if isinstance(got, torch.Tensor):
+        if isinstance(got, (torch.Tensor, np.ndarray)):  # a 0-d tensor or array too: not a Python number
+            kind = "a tensor" if isinstance(got, torch.Tensor) else "a NumPy array"
             return wrong(
-                "you returned a tensor; the exercise asks for a Python number",
+                f"you returned {kind} (shape {tuple(got.shape)}); the exercise asks for a Python number",
                 "return loss.item(): a float, detached from the graph",
             )
         number = as_number(got)
@@ -194,9 +195,10 @@ def _judge_train_step(train_step: Callable[..., Any]) -> Verdict:
         if ours > 1:
             return wrong(f"at step {step} optimizer.step() ran {ours} times in one call", "one optimizer.step() per call of train_step")
         if not moved:
-            if model.weight.grad is None:
+            grad = model.weight.grad
+            if grad is None or not grad.any():
                 return wrong(
-                    f"at step {step} the weights did not move and .grad is None",
+                    f"at step {step} the weights did not move and .grad is " + ("None" if grad is None else "all zeros"),
                     "zero_grad() must come before backward(): called after it, it wipes the gradient step() needs",
                 )
             return wrong(f"at step {step} the weights did not move", "call optimizer.step() after loss.backward()")

@@ -111,11 +111,15 @@ def _number(value: Any) -> float | None:
     return number if number is not None and math.isfinite(number) else None
 
 
-def _no_decay_expected(model: torch.nn.Module) -> str:
-    skip = sorted(_no_decay_names(model))
+def _no_decay_expected(model: Any) -> str:
+    """The answer for ``model``; a generic one when ``model`` is not a model."""
+    if isinstance(model, torch.nn.Module):
+        skip = ", ".join(sorted(_no_decay_names(model)))
+    else:
+        skip = "every bias and every parameter of a normalization layer"
     return (
         f"torch.optim.AdamW([{{'params': <the other weights>, 'weight_decay': {NO_DECAY_WD:g}}}, "
-        f"{{'params': <{', '.join(skip)}>, 'weight_decay': 0.0}}], lr={NO_DECAY_LR:g})"
+        f"{{'params': <{skip}>, 'weight_decay': 0.0}}], lr={NO_DECAY_LR:g})"
     )
 
 
@@ -127,11 +131,13 @@ def check_no_decay_groups(optimizer: Any, model: Any) -> Verdict:
     Every parameter of ``model`` must be in the optimizer exactly once; any grouping is fine.
     Example: ``check_no_decay_groups(optimizer, model)``; ``reveal=True`` shows an answer.
     """
+    expected = _no_decay_expected(model if isinstance(model, torch.nn.Module) else optimizer)
     if (verdict := _swapped(optimizer, model, "check_no_decay_groups(optimizer, model)")) is not None:
-        return verdict
+        return Verdict(verdict.kind, verdict.message, verdict.hint, expected)
     if not isinstance(model, torch.nn.Module):
-        return wrong(f"the second argument must be the model, got {_one_line(model)}", "call check_no_decay_groups(optimizer, model)")
-    expected = _no_decay_expected(model)
+        return wrong(
+            f"the second argument must be the model, got {_one_line(model)}", "call check_no_decay_groups(optimizer, model)", expected
+        )
     if unanswered(optimizer):
         return not_done(NOT_DONE_VALUE, expected=expected)
     if (verdict := _not_one_optimizer(optimizer, "AdamW")) is not None:
@@ -213,14 +219,18 @@ def check_body_head_lrs(optimizer: Any, model: Any, body_lr: float = BODY_LR, he
     tensor of the head ``head_lr``. ``AdamW`` with ``weight_decay=0`` in every group computes
     exactly Adam's step and is accepted too. Example: ``check_body_head_lrs(optimizer, net)``.
     """
-    if (verdict := _swapped(optimizer, model, "check_body_head_lrs(optimizer, net)")) is not None:
-        return verdict
-    if not isinstance(model, torch.nn.Module) or not all(isinstance(getattr(model, part, None), torch.nn.Module) for part in ("body", "head")):
-        return wrong(f"the second argument must be the model with .body and .head, got {_one_line(model)}", "call check_body_head_lrs(optimizer, net)")
     expected = (
         f"torch.optim.Adam([{{'params': net.body.parameters(), 'lr': {body_lr:g}}}, "
         f"{{'params': net.head.parameters(), 'lr': {head_lr:g}}}])"
     )
+    if (verdict := _swapped(optimizer, model, "check_body_head_lrs(optimizer, net)")) is not None:
+        return Verdict(verdict.kind, verdict.message, verdict.hint, expected)
+    if not isinstance(model, torch.nn.Module) or not all(isinstance(getattr(model, part, None), torch.nn.Module) for part in ("body", "head")):
+        return wrong(
+            f"the second argument must be the model with .body and .head, got {_one_line(model)}",
+            "call check_body_head_lrs(optimizer, net)",
+            expected,
+        )
     if unanswered(optimizer):
         return not_done(NOT_DONE_VALUE, expected=expected)
     if (verdict := _not_one_optimizer(optimizer, "Adam")) is not None:
