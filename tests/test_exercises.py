@@ -133,3 +133,13 @@ def test_a_compiled_library_frame_is_not_the_learners_line():
 
     ok, verdict = call_student(restores_rng_by_hand, ({"not": "a state"},), ("state",))
     assert not ok and "np.random.set_state(state)" in verdict.message, verdict.message
+
+
+def test_number_answer_turns_every_non_number_into_a_verdict():
+    from helpers.exercises._core import Verdict, number_answer
+
+    assert number_answer(np.float32(2.5)) == 2.5
+    for value, kind, text in [(..., "not_done", "replace the `...`"), ("2.5", "wrong", "without quotes"), ([2.5], "wrong", "give one number")]:
+        verdict = number_answer(value, expected="2.5")
+        assert isinstance(verdict, Verdict) and verdict.kind == kind and verdict.expected == "2.5"
+        assert text in verdict.message + verdict.hint

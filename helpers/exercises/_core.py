@@ -172,17 +172,35 @@ def as_number(value: Any) -> float | None:
 _INT_DTYPES = (torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8)
 
 
+def number_answer(value: Any, *, what: str = "one number", example: str = "1.23", expected: str = "") -> float | Verdict:
+    """A learner's numeric answer as a float, or the verdict for a placeholder, text or non-number.
+
+    Example: ``got = number_answer(value, expected=reveal); if isinstance(got, Verdict): return got``.
+    """
+    if unanswered(value):
+        return not_done(NOT_DONE_VALUE, expected=expected)
+    if isinstance(value, (str, bytes, np.str_)):
+        return wrong(f"you gave the text {value!r}", "give a number, without quotes", expected=expected)
+    got = as_number(value)
+    if got is None:
+        return wrong(f"give {what}, got {describe(value)}", f"write {what}, e.g. {example}", expected=expected)
+    return got
+
+
 def is_integer_number(value: Any) -> bool:
     number = as_number(value)
     return number is not None and math.isfinite(number) and number == int(number)
 
 
 def describe(value: Any) -> str:
-    """A short, safe description of a learner's value for a message."""
+    """A short, safe, one-line description of a learner's value for a message."""
     kind = type(value).__name__
     if isinstance(value, torch.Tensor):
         return f"a tensor of shape {tuple(value.shape)}"
-    text = repr(value)
+    try:
+        text = " ".join(repr(value).split())  # the repr of an array or an optimizer spans lines
+    except Exception:
+        text = "(no printable form)"
     return f"{kind} {text if len(text) <= 40 else text[:37] + '...'}"
 
 

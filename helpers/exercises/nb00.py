@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
-from ._core import NOT_DONE_VALUE, Verdict, as_number, call_student, checker, describe, not_a_function, not_done, right, unanswered, wrong
+from ._core import Verdict, as_number, call_student, checker, describe, not_a_function, number_answer, right, wrong
 
 __all__ = ["check_sgd_prediction", "check_train_step"]
 
@@ -20,11 +20,6 @@ TRAIN_STEP_EXPECTED = (
     "prediction = model(x); loss = torch.nn.functional.mse_loss(prediction, y); optimizer.zero_grad(); "
     "loss.backward(); optimizer.step(); return loss.item()"
 )
-
-
-def _one_line(value: Any) -> str:
-    """``describe(value)`` on one line (the repr of an array or an optimizer spans several)."""
-    return " ".join(describe(value).split())
 
 
 def _toy_problem(seed: int = 0) -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
@@ -160,7 +155,7 @@ def _judge_train_step(train_step: Callable[..., Any]) -> Verdict:
             )
         number = as_number(got)
         if number is None:
-            return wrong(f"return the loss as a number, got {_one_line(got)}", "return loss.item() at the end")
+            return wrong(f"return the loss as a number, got {describe(got)}", "return loss.item() at the end")
         if not _close(number, expected):
             for value, mistake, hint in mistakes:
                 if _close(number, value):
@@ -237,13 +232,9 @@ def check_sgd_prediction(value: Any) -> Verdict:
     optimizer.step()
     expected = w.item()
     reveal = f"{expected:.1f} (w.grad = 2 * (2 - 5) = {grad:g}, and w - lr * grad = 2 - 0.1 * ({grad:g}) = {expected:.1f})"
-    if unanswered(value):
-        return not_done(NOT_DONE_VALUE, expected=reveal)
-    if isinstance(value, (str, bytes, np.str_)):
-        return wrong(f"you gave the text {value!r}", "give a number, without quotes", expected=reveal)
-    got = as_number(value)
-    if got is None:
-        return wrong(f"give one number, got {_one_line(value)}", "write the value of w after the step, e.g. 1.23", expected=reveal)
+    got = number_answer(value, example="1.23 (the value of w after the step)", expected=reveal)
+    if isinstance(got, Verdict):
+        return got
     if math.isclose(got, expected, abs_tol=1e-4):
         return right(f"w.grad was {grad:g}, so w moves to 2 - 0.1 * ({grad:g}) = {expected:.1f}.")
     mistakes = [
