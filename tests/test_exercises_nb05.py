@@ -245,6 +245,19 @@ def test_resume_stub_is_not_done(capsys):
     assert out.startswith("Not done yet") and "load" not in out
 
 
+def test_resume_stub_reveals_the_answer_when_asked(capsys):
+    assert not check_resume(stub, reveal=True)
+    out = capsys.readouterr().out
+    assert out.startswith("Not done yet") and "The expected answer: data = torch.load(path" in out
+
+
+@pytest.mark.parametrize("case", sorted(RESUME_WRONG))
+def test_resume_every_wrong_verdict_reveals_the_answer_when_asked(case, capsys):
+    assert not check_resume(RESUME_WRONG[case][0], reveal=True)
+    out = capsys.readouterr().out
+    assert out.startswith("Not yet.") and "The expected answer: data = torch.load(path" in out, out
+
+
 def test_resume_reveals_only_when_asked_or_after_repeated_tries(capsys):
     for _ in range(REVEAL_AFTER - 1):
         assert not check_resume(no_rng)
@@ -279,6 +292,10 @@ LR_WRONG = {
     "the constructor's lr on the loaded schedule": (0.25, "loading the optimizer restores the saved one"),
     "one halving too many": (0.00625, "one halving too many"),
     "zero": (0, "does not reset the learning rate to zero"),
+    "the constructor's lr halved twice": (0.125, "0.5 halved 2 times: but load_state_dict overwrites the constructor's lr"),
+    "the constructor's lr halved 3 times (count 9)": (0.0625, "0.5 halved 3 times: but load_state_dict overwrites"),
+    "the constructor's lr halved 4 times": (0.03125, "0.5 halved 4 times: but load_state_dict overwrites"),
+    "the constructor's lr halved 5 times": (0.015625, "0.5 halved 5 times: but load_state_dict overwrites"),
     "something else": (0.3, "no count of halvings"),
     "text": ("0.0125", "without quotes"),
     "a list": ([0.0125], "give one number"),
@@ -315,4 +332,9 @@ def test_lr_after_load_placeholder_and_reveal(capsys):
         check_lr_after_load(0.5)
     assert "The expected answer" not in capsys.readouterr().out
     check_lr_after_load(0.5)
+    assert "The expected answer: 0.0125" in capsys.readouterr().out
+
+
+def test_lr_after_load_placeholder_reveals_the_answer_when_asked(capsys):
+    assert not check_lr_after_load(..., reveal=True)
     assert "The expected answer: 0.0125" in capsys.readouterr().out

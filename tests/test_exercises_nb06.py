@@ -397,6 +397,18 @@ def test_nesterov_step_stub_is_not_done(capsys):
     assert capsys.readouterr().out.startswith("Not done yet")
 
 
+def test_nesterov_step_stub_reveals_the_answer_when_asked(capsys):
+    assert not check_nesterov_step(nesterov_stub, reveal=True)
+    out = capsys.readouterr().out
+    assert out.startswith("Not done yet") and "The expected answer: " + NESTEROV_ANSWER in out
+
+
+@pytest.mark.parametrize("case", sorted(NESTEROV_WRONG))
+def test_nesterov_every_wrong_verdict_reveals_the_answer_when_asked(case, capsys):
+    assert not check_nesterov_step(NESTEROV_WRONG[case][0], reveal=True)
+    assert "The expected answer: " + NESTEROV_ANSWER in capsys.readouterr().out
+
+
 def test_nesterov_step_error_is_reported_at_the_learners_line(capsys):
     assert not check_nesterov_step(nesterov_crashes)
     assert "(your line" in capsys.readouterr().out
@@ -775,6 +787,18 @@ def test_closure_says_a_number_works_but_a_tensor_is_usual(capsys):
 def test_closure_stub_is_not_done(capsys):
     assert not check_closure(closure_stub)
     assert capsys.readouterr().out.startswith("Not done yet")
+
+
+def test_closure_stub_reveals_the_answer_when_asked(capsys):
+    assert not check_closure(closure_stub, reveal=True)
+    out = capsys.readouterr().out
+    assert out.startswith("Not done yet") and "The expected answer: " + CLOSURE_ANSWER in out
+
+
+@pytest.mark.parametrize("case", sorted(CLOSURE_WRONG))
+def test_closure_every_wrong_verdict_reveals_the_answer_when_asked(case, capsys):
+    assert not check_closure(CLOSURE_WRONG[case][0], reveal=True)
+    assert "The expected answer: " + CLOSURE_ANSWER in capsys.readouterr().out
 
 
 def test_closure_error_is_reported_at_the_learners_line(capsys):

@@ -8,6 +8,7 @@ import math
 import random
 import tempfile
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -225,6 +226,7 @@ _EXPECTED_RESUME = (
     "optimizer.load_state_dict(data['optimizer']); scheduler.load_state_dict(data['scheduler']); "
     "torch.set_rng_state(data['rng']); return model, optimizer, scheduler, data['step']"
 )
+RESUME_ANSWER = _EXPECTED_RESUME + " (all four parts restored; then the two runs agree bit for bit)"
 
 
 @checker
@@ -236,12 +238,19 @@ def check_resume(resume: Callable[..., Any]) -> Verdict:
     The checker trains 12 steps straight, and 6 steps + ``torch.save`` + ``resume`` + 6 steps, and
     compares every weight, Adam moment and learning rate bit for bit. When they differ it says which
     part the resume left out (model, optimizer state, scheduler, RNG).
-    Example: ``check_resume(resume)``.
+    Example: ``check_resume(resume)``; ``reveal=True`` shows the expected code with any verdict but a right one.
     """
+    verdict = _resume_verdict(resume)
+    if verdict.kind == "right" or verdict.expected:
+        return verdict
+    return replace(verdict, expected=RESUME_ANSWER)
+
+
+def _resume_verdict(resume: Callable[..., Any]) -> Verdict:
     if (verdict := not_a_function(resume)) is not None:
         return verdict
     before, after_steps = RESUME_STEPS
-    expected = _EXPECTED_RESUME + " (all four parts restored; then the two runs agree bit for bit)"
+    expected = RESUME_ANSWER
     rngs = (torch.get_rng_state(), random.getstate(), np.random.get_state())
     try:
         torch.manual_seed(0)
@@ -375,6 +384,12 @@ def check_lr_after_load(answer: Any) -> Verdict:
         (_lr_after_load(load_optimizer=False), "that would be the new constructor's lr, halved by the loaded schedule: "
          "but the optimizer's state_dict is loaded too",
          "the lr comes from the optimizer's param_groups, and loading the optimizer restores the saved one"),
+        *(
+            (LR_NEW_LR * run["gamma"] ** k, f"that is the new constructor's lr {LR_NEW_LR:g} halved {k} times: but "
+             "load_state_dict overwrites the constructor's lr with the saved one",
+             "the optimizer's state_dict holds its param_groups: after loading, the lr is the saved run's, not 0.5")
+            for k in range(2, 6)
+        ),
         (expected / 2, "one halving too many", "the scheduler's count is 7 when loaded: which multiples of step_size lie "
          "within the 2 steps after it?"),
         (run["lr"] * run["gamma"], "the saved run had halved its lr more than once before it was saved",

@@ -387,8 +387,8 @@ def _nesterov_run(nesterov_step: Callable[..., Any], lr: float, momentum: float,
 
 
 def _with_answer(verdict: Verdict | None, answer: str) -> Verdict | None:
-    """A wrong verdict, with the answer kept back for ``reveal=True`` or the third wrong try."""
-    if verdict is None or verdict.kind != "wrong" or verdict.expected:
+    """A wrong or not-done verdict, with the answer kept back for ``reveal=True`` (or, when wrong, the third try)."""
+    if verdict is None or verdict.kind == "right" or verdict.expected:
         return verdict
     return replace(verdict, expected=answer)
 
