@@ -330,6 +330,63 @@ def divide_by_two_point_five(model, optimizer, batches):  # a factor the table d
     optimizer.step()
 
 
+def huber_loss(model, optimizer, batches):  # another loss the table does not know
+    optimizer.zero_grad()
+    for x, y in batches:
+        (F.huber_loss(model(x), y, delta=0.3) / len(batches)).backward()
+    optimizer.step()
+
+
+def squared_mse(model, optimizer, batches):
+    optimizer.zero_grad()
+    for x, y in batches:
+        (F.mse_loss(model(x), y) ** 2 / len(batches)).backward()
+    optimizer.step()
+
+
+def step_before_the_loop(model, optimizer, batches):
+    optimizer.zero_grad()
+    optimizer.step()
+    for x, y in batches:
+        (F.mse_loss(model(x), y) / len(batches)).backward()
+
+
+def step_every_two(model, optimizer, batches):  # 3 micro-batches: the third backward comes after the only step
+    optimizer.zero_grad()
+    for i, (x, y) in enumerate(batches):
+        (F.mse_loss(model(x), y) / len(batches)).backward()
+        if (i + 1) % 2 == 0:
+            optimizer.step()
+            optimizer.zero_grad()
+
+
+def forward_method_undivided(model, optimizer, batches):  # model.forward(x) skips the model's own hooks
+    optimizer.zero_grad()
+    for x, y in batches:
+        F.mse_loss(model.forward(x), y).backward()
+    optimizer.step()
+
+
+def target_is_the_input(model, optimizer, batches):
+    optimizer.zero_grad()
+    for x, y in batches:
+        (F.mse_loss(model(x), x) / len(batches)).backward()
+    optimizer.step()
+
+
+def right_logs_the_whole_batch_without_grad(model, optimizer, batches):
+    right_accumulate(model, optimizer, batches)
+    with torch.no_grad():  # a loss for printing only: no graph, no part in the step
+        F.mse_loss(model(torch.cat([x for x, _ in batches])), torch.cat([y for _, y in batches])).item()
+
+
+def right_calls_forward(model, optimizer, batches):
+    optimizer.zero_grad()
+    for x, y in batches:
+        (F.mse_loss(model.forward(x), y) / len(batches)).backward()
+    optimizer.step()
+
+
 def wrong_parameters(model, batches):
     pass
 
@@ -368,7 +425,13 @@ ACCUMULATION_WRONG = {
     "lr / k left changed": (lr_divided_and_left, "you divided the learning rate instead of the loss, and left it changed"),
     "lr / k restored afterwards": (lr_divided_and_restored, "you divided the learning rate instead of the loss"),
     "another lr at the step": (lr_halved, "your step used lr = 0.05, not the optimizer's own: you changed the learning rate"),
-    "squeezed prediction broadcasts": (squeezed_prediction, "model(x) and y have different shapes, so mse_loss broadcast them"),
+    "squeezed prediction broadcasts": (squeezed_prediction, "the prediction and the target have different shapes, so mse_loss broadcast them"),
+    "x as the target broadcasts": (target_is_the_input, "compare model(x) with y, both (rows, 1)"),
+    "huber loss (unknown to the table)": (huber_loss, "the first code cell of section 4"),
+    "mse_loss squared (unknown to the table)": (squared_mse, "the first code cell of section 4"),
+    "step before the loop": (step_before_the_loop, "you called step() before the first backward()"),
+    "step every two micro-batches of three": (step_every_two, "1 backward pass ran after it and its gradient was left over in .grad"),
+    "model.forward(x), undivided": (forward_method_undivided, "the micro-batch losses were not divided"),
     "l1 loss": (l1, "l1_loss"),
     "root of mse": (root_of_mse, "the root of mse_loss"),
     "a new optimizer inside": (new_optimizer, "do not build a new one"),
@@ -410,6 +473,8 @@ def test_accumulation_rejects_with_a_hint_not_the_answer(case, capsys):
         right_grad_divided_after,
         right_cat_outputs,
         right_mse_module_reversed,
+        right_logs_the_whole_batch_without_grad,
+        right_calls_forward,
     ],
 )
 def test_accumulation_accepts(answer, capsys):
@@ -440,6 +505,28 @@ def test_lr_over_k_differs_from_the_big_step_because_of_weight_decay():
 def test_accumulation_stub_is_not_done(capsys):
     assert not check_accumulation(stub)
     assert capsys.readouterr().out.startswith("Not done yet")
+
+
+def test_accumulation_fallback_hint_points_without_the_recipe(capsys):
+    """A mistake no rule names gets a pointer to the notebook, not the steps of the answer."""
+    for answer in (huber_loss, squared_mse):
+        assert not check_accumulation(answer)
+        out = capsys.readouterr().out
+        assert "the weights differ from one big-batch step" in out and "section 4" in out, out
+        assert "len(batches)" not in out and "once" not in out, out
+
+
+def test_accumulation_stub_reveals_the_answer(capsys):
+    assert not check_accumulation(stub, reveal=True)
+    out = capsys.readouterr().out
+    assert out.startswith("Not done yet") and "The expected answer: " + ACCUMULATION_ANSWER in out, out
+
+
+def test_accumulation_every_wrong_verdict_can_reveal(capsys):
+    for answer in (None, wrong_parameters, crashes, huber_loss):
+        reset_tries()
+        assert not check_accumulation(answer, reveal=True)
+        assert "The expected answer: " + ACCUMULATION_ANSWER in capsys.readouterr().out
 
 
 def test_accumulation_error_is_reported_at_the_learners_line(capsys):

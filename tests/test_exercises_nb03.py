@@ -59,6 +59,8 @@ ADAM_WRONG = {
     "a list": ([2000, 3568], "give one number of bytes"),
     "a bool": (True, "give one number of bytes"),
     "a two-element tensor": (torch.tensor([2784, 2784]), "give one number of bytes"),
+    "a bias for the bias=False layer": (3 * 4 * (N + 20) + 4 * 4, "the middle Linear (model[2]) has bias=False: no bias, so no state for it"),
+    "a bias for the bias=False layer, no step for it": (3 * 4 * (N + 20) + 3 * 4, "the middle Linear (model[2]) has bias=False"),
     "something else": (1234, "float32 'step'"),
 }
 
@@ -185,7 +187,19 @@ SNAPSHOT_WRONG = {
     "tolist()": (lambda m: {k: v.tolist() for k, v in m.state_dict().items()}, "load_state_dict needs tensors"),
     "buffers shared, parameters copied": (
         lambda m: {k: (v.clone() if k in dict(m.named_parameters()) else v) for k, v in m.state_dict().items()},
-        "the buffers (running_mean, running_var) still share memory",
+        "the buffers ['1.running_mean', '1.running_var', '1.num_batches_tracked'] still share memory",
+    ),
+    "parameters copied, named_buffers() kept": (
+        lambda m: {**{k: p.detach().clone() for k, p in m.named_parameters()}, **dict(m.named_buffers())},
+        "your parameters are copies, but the buffers ['1.running_mean', '1.running_var', '1.num_batches_tracked'] are the model's own tensors",
+    ),
+    "named_parameters() kept, buffers copied": (
+        lambda m: {**dict(m.named_parameters()), **{k: b.clone() for k, b in m.named_buffers()}},
+        "holds the model's own tensors for ['0.weight', '0.bias', '1.weight', '1.bias']",
+    ),
+    "only the integer buffer shared": (
+        lambda m: {k: (v.clone() if v.is_floating_point() else v.detach()) for k, v in m.state_dict().items()},
+        "the buffers ['1.num_batches_tracked'] still share memory",
     ),
     "passes the result": ({}, "pass your function itself"),
     "crashes": (lambda m: m.state_dict()["missing"], "your code raised KeyError"),
@@ -227,3 +241,46 @@ def test_snapshot_leaves_the_learners_rng_alone():
     torch.manual_seed(123)
     check_snapshot(snap_clone)
     assert torch.equal(torch.rand(3), expected)
+
+
+def test_snapshot_buffer_hints_name_only_the_buffers_that_changed(capsys):
+    reset_tries()
+    assert not check_snapshot(SNAPSHOT_WRONG["only the integer buffer shared"][0])
+    out = capsys.readouterr().out
+    assert "num_batches_tracked" in out and "running_mean" not in out and "running_var" not in out, out
+    assert "keep_vars" not in out
+
+
+def test_snapshot_parameters_copied_buffers_kept_is_not_called_keep_vars(capsys):
+    reset_tries()
+    assert not check_snapshot(SNAPSHOT_WRONG["parameters copied, named_buffers() kept"][0])
+    assert "keep_vars" not in capsys.readouterr().out
+
+
+def test_snapshot_stub_reveals_the_answer(capsys):
+    assert not check_snapshot(stub, reveal=True)
+    out = capsys.readouterr().out
+    assert out.startswith("Not done yet") and "The expected answer: {k: v.clone()" in out, out
+
+
+@pytest.mark.parametrize("answer", [{}, lambda m, o: m.state_dict(), lambda m: m.state_dict()["missing"]], ids=["result", "parameters", "crash"])
+def test_snapshot_every_wrong_verdict_can_reveal(answer, capsys):
+    reset_tries()
+    assert not check_snapshot(answer, reveal=True)
+    assert "The expected answer: {k: v.clone()" in capsys.readouterr().out
+
+
+def test_adam_bytes_bias_hint_follows_the_model(capsys):
+    """The bias=False hint names the layer of the model passed in, and stays out when every layer has a bias."""
+    reset_tries()
+    model = nn.Sequential(nn.Linear(4, 3, bias=False), nn.Linear(3, 2))  # 12 + 8 numbers in 3 tensors
+    assert not check_adam_bytes(2 * 4 * (20 + 3) + 4 * 4, model)
+    assert "the Linear model[0] has bias=False" in capsys.readouterr().out
+    assert not check_adam_bytes(2 * 4 * (10 + 3) + 3 * 4, nn.Linear(4, 2))
+    assert "bias=False" not in capsys.readouterr().out
+
+
+def test_adam_bytes_wrong_model_argument_can_reveal(capsys):
+    reset_tries()
+    assert not check_adam_bytes(5568, "model", amsgrad=True, reveal=True)
+    assert "The expected answer: " in capsys.readouterr().out

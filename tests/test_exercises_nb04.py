@@ -199,7 +199,7 @@ UNFREEZE_WRONG = {
     "section 3's filter": (filter_pattern_of_section_3, "frozen ones included"),
     "into the head's group": (into_head_group, "into the head's group"),
     "head lr changed": (head_lr_changed, "the head's group changed"),
-    "two groups": (two_groups, "now has 3 groups"),
+    "weight and bias in two groups at the same lr": (two_groups, "now has 3 groups: the exercise asks for the last Linear as one new group"),
     "froze the head": (froze_head, "the head is frozen now"),
     "model.parameters() again": (model_parameters, "your code raised ValueError: some parameters appear in more than one parameter group"),
     "passes the result": (None, "pass your function itself"),
@@ -222,6 +222,28 @@ def test_unfreeze_last_rejects_with_a_hint(case, capsys):
 def test_unfreeze_last_stub_is_not_done(capsys):
     assert not check_unfreeze_last(stub)
     assert capsys.readouterr().out.startswith("Not done yet")
+
+
+def test_unfreeze_last_stub_reveals_the_answer(capsys):
+    assert not check_unfreeze_last(stub, reveal=True)
+    out = capsys.readouterr().out
+    assert out.startswith("Not done yet") and "The expected answer: model[0][4].requires_grad_(True)" in out, out
+
+
+@pytest.mark.parametrize("answer", [None, lambda model: None, model_parameters], ids=["result", "parameters", "crash"])
+def test_unfreeze_last_every_wrong_verdict_can_reveal(answer, capsys):
+    reset_tries()
+    assert not check_unfreeze_last(answer, reveal=True)
+    assert "The expected answer: model[0][4].requires_grad_(True)" in capsys.readouterr().out
+
+
+def test_unfreeze_last_exercise_text_asks_for_one_group():
+    """Two groups at the same lr train the same; the checker rejects them because the exercise says "one new group"."""
+    import nbformat
+    from pathlib import Path
+
+    text = next(c.source for c in nbformat.read(Path(__file__).resolve().parents[1] / "notebooks" / "04_add_param_group.ipynb", as_version=4).cells if "Gradual unfreezing" in c.source)
+    assert "as one new group" in text
 
 
 def test_unfreeze_last_reveals_after_repeated_tries(capsys):

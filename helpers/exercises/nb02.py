@@ -179,13 +179,17 @@ def _implied_gradient(before: torch.Tensor, after: torch.Tensor) -> torch.Tensor
 
 class _Watch:
     """Records, in order, what the learner's function does with the checker's model and optimizer:
-    ("zero_grad",), ("forward", rows), ("backward",) and ("step", lr at that step)."""
+    ("zero_grad",), ("forward", rows) (with gradients on), ("backward",) and ("step", lr at that step)."""
 
     def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer):
         self.events: list[tuple[Any, ...]] = []
         first = next(model.parameters())  # every loss of this model reaches it
         first.register_post_accumulate_grad_hook(lambda p: self.events.append(("backward",)))
-        model.register_forward_pre_hook(lambda module, args: self.events.append(("forward", _rows(args))))
+        # The first layer's hook runs for model(x) and model.forward(x) alike (the model's own
+        # hook would miss the second). A forward under torch.no_grad() (a loss computed only to
+        # be printed) builds no graph and takes no part in the step: it is not recorded.
+        layer = next(m for m in model.modules() if next(m.parameters(recurse=False), None) is not None)
+        layer.register_forward_pre_hook(lambda module, args: self.events.append(("forward", _rows(args))) if torch.is_grad_enabled() else None)
         optimizer.register_step_pre_hook(lambda opt, args, kwargs: self.events.append(("step", opt.param_groups[0]["lr"])))
         for owner in (optimizer, model):
             original = owner.zero_grad  # bound method of the class
@@ -259,6 +263,20 @@ def _structure_mistake(events: list[tuple[Any, ...]], call: int, moved: bool, lr
             "call step() once: a second step() moves the weights again with the same gradients (and momentum)",
         )
     step = steps[0]
+    if step < backwards[0]:
+        return (
+            f"{at} you called step() before the first backward(): it stepped with what .grad held then, "
+            "not with this call's gradients (those wait in .grad for the next call)",
+            "the step uses the gradients already in .grad: move step() to after the loop of backward passes",
+        )
+    if backwards[-1] > step:
+        late = sum(b > step for b in backwards)
+        return (
+            f"{at} step() came before the last backward(): the micro-batches before it reached the step, but "
+            f"{late} backward pass{'es' if late > 1 else ''} ran after it and {'their gradients were' if late > 1 else 'its gradient was'} "
+            "left over in .grad",
+            "call step() only once every micro-batch's backward() has run, after the loop",
+        )
     if any(backwards[-1] < z < step for z in zeros):
         return (
             f"{at} a zero_grad() between the backward passes and step() wiped the gradients step() needs",
@@ -276,8 +294,8 @@ def _structure_mistake(events: list[tuple[Any, ...]], call: int, moved: bool, lr
         )
     if broadcast:
         return (
-            f"{at} model(x) and y have different shapes, so mse_loss broadcast them (and warned)",
-            "keep model(x) and y as they are, both (rows, 1): squeezing one of them makes mse_loss compare every prediction with every target",
+            f"{at} the prediction and the target have different shapes, so mse_loss broadcast them (and warned)",
+            "compare model(x) with y, both (rows, 1): with any other pair of shapes mse_loss broadcasts and compares every prediction with every target",
         )
     return None
 
@@ -297,6 +315,11 @@ def _call_quietly(fn: Callable[..., Any], args: tuple[Any, ...], names: tuple[st
     return ok, got, broadcast
 
 
+def _with_expected(verdict: Verdict) -> Verdict:
+    """``verdict`` (from the shared helpers: not a function, the stub, an error) with exercise 1's answer to reveal."""
+    return Verdict(verdict.kind, verdict.message, verdict.hint, verdict.expected or ACCUMULATION_ANSWER)
+
+
 @checker
 def check_accumulation(accumulate: Callable[..., Any]) -> Verdict:
     """Check ``accumulate(model, optimizer, batches)``: one optimizer step from a list of
@@ -309,7 +332,7 @@ def check_accumulation(accumulate: Callable[..., Any]) -> Verdict:
     Example: ``check_accumulation(accumulate)``.
     """
     if (verdict := not_a_function(accumulate)) is not None:
-        return verdict
+        return _with_expected(verdict)
     expected_run = _big_batch_run()
     model, x, y = _accumulation_problem()
     first = _weights(model)
@@ -322,7 +345,7 @@ def check_accumulation(accumulate: Callable[..., Any]) -> Verdict:
         ok, got, broadcast = _call_quietly(accumulate, (model, optimizer, _batches(x, y)), ("model", "optimizer", "batches"))
         events = watch.take()
         if not ok:
-            return got
+            return _with_expected(got)
         rows = [e[1] for e in events if e[0] == "forward"]
         if any(r > _PER for r in rows):
             return wrong(
@@ -355,7 +378,8 @@ def check_accumulation(accumulate: Callable[..., Any]) -> Verdict:
                 )
         return wrong(
             f"after call {call} the weights differ from one big-batch step",
-            "zero_grad() once, then backward() on each micro-batch's mse_loss divided by len(batches), then step() once",
+            "compare your function, line by line, with the first code cell of section 4 of this notebook: "
+            "the loss it uses, what that loss is divided by, and where zero_grad(), backward() and step() sit",
             expected=ACCUMULATION_ANSWER,
         )
     return right(f"{STEPS} calls with {K} micro-batches of {_PER} rows match {STEPS} big-batch steps of {ROWS} rows.")

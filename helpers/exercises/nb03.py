@@ -43,6 +43,37 @@ def _adam_state_bytes(model: torch.nn.Module, **options: Any) -> int:
     return sum(_nbytes(v) for s in optimizer.state.values() for v in s.values() if isinstance(v, torch.Tensor))
 
 
+def _with_expected(verdict: Verdict, expected: str) -> Verdict:
+    """``verdict`` (from the shared helpers: not a function, the stub, an error) with the answer to reveal."""
+    return Verdict(verdict.kind, verdict.message, verdict.hint, verdict.expected or expected)
+
+
+_ADAM_BYTES_FIX = (
+    "per trainable tensor, Adam keeps exp_avg and exp_avg_sq (and max_exp_avg_sq with amsgrad=True), each the tensor's size, "
+    "plus a 4-byte float32 'step'; frozen tensors get nothing: pass the exercise's model to see the number"
+)
+
+
+def _without_bias(model: torch.nn.Module) -> list[tuple[str, torch.nn.Module]]:
+    """The trainable layers built without a bias (``bias=False``): their ``bias`` attribute is None."""
+    return [
+        (name, m)
+        for name, m in model.named_modules()
+        if isinstance(getattr(m, "weight", None), torch.Tensor) and m.weight.requires_grad and m.weight.dim() > 1
+        and "bias" in m.__dict__.get("_parameters", {}) and m.bias is None
+    ]
+
+
+def _layer_label(model: torch.nn.Module, name: str, module: torch.nn.Module) -> str:
+    """'the middle Linear (model[2])' and the like, for a hint."""
+    kind = type(module).__name__
+    same = [n for n, m in model.named_modules() if type(m) is type(module)]
+    where = "[" + "][".join(name.split(".")) + "]" if all(part.isdigit() for part in name.split(".")) else "." + name
+    if len(same) == 3 and same.index(name) == 1:
+        return f"the middle {kind} (model{where})"
+    return f"the {kind} model{where}"
+
+
 @checker
 def check_adam_bytes(answer: Any, model: torch.nn.Module, amsgrad: bool = False) -> Verdict:
     """Check the number of bytes of state ``torch.optim.Adam(model.parameters(), amsgrad=amsgrad)``
@@ -55,11 +86,16 @@ def check_adam_bytes(answer: Any, model: torch.nn.Module, amsgrad: bool = False)
         return wrong(
             f"the second argument must be the model, got {describe(model)}",
             "call it as check_adam_bytes(answer, model, ...) with the model of the exercise",
+            expected=_ADAM_BYTES_FIX,
         )
     all_params = list(model.parameters())
     params = [p for p in all_params if p.requires_grad]
     if not params:
-        return wrong("that model has no trainable parameters, so Adam keeps nothing for it", "pass the model of the exercise as the second argument")
+        return wrong(
+            "that model has no trainable parameters, so Adam keeps nothing for it",
+            "pass the model of the exercise as the second argument",
+            expected=_ADAM_BYTES_FIX,
+        )
     amsgrad = bool(amsgrad)
     moments = 3 if amsgrad else 2
     names = "exp_avg, exp_avg_sq and max_exp_avg_sq" if amsgrad else "exp_avg and exp_avg_sq"
@@ -124,6 +160,15 @@ def check_adam_bytes(answer: Any, model: torch.nn.Module, amsgrad: bool = False)
         (moments * weight_bytes + steps, "you left out the biases", f"every bias gets {names} too"),
         (moments * weight_bytes + 4 * len(weights), "you left out the biases", f"every bias gets {names} and a step too"),
     ]
+    for name, layer in _without_bias(model):  # a bias counted where the layer was built with bias=False
+        bias_bytes = layer.weight.shape[0] * size
+        label = _layer_label(model, name, layer)
+        for bias_steps in (steps + 4, steps):
+            mistakes.append((
+                moments * (param_bytes + bias_bytes) + bias_steps,
+                f"you counted a bias for {label}",
+                f"{label} has bias=False: no bias, so no state for it",
+            ))
     if frozen:
         all_steps = 4 * len(all_params)
         mistakes += [
@@ -164,14 +209,14 @@ def check_snapshot(snapshot: Callable[[torch.nn.Module], Any]) -> Verdict:
     statistics. Example: ``check_snapshot(snapshot)``.
     """
     if (verdict := not_a_function(snapshot)) is not None:
-        return verdict
+        return _with_expected(verdict, _SNAPSHOT_FIX)
     model = _snapshot_model()
     reference = {k: v.clone() for k, v in model.state_dict().items()}
     params = {id(t) for t in model.parameters()} | {id(t) for t in model.buffers()}
     buffers = {name for name, _ in model.named_buffers()}
     ok, saved = call_student(snapshot, (model,), ("model",))
     if not ok:
-        return saved
+        return _with_expected(saved, _SNAPSHOT_FIX)
     if saved is model:
         return wrong("you returned the model itself", "the model changes as it trains: return a copy of its state_dict()", expected=_SNAPSHOT_FIX)
     if isinstance(saved, torch.nn.Module):
@@ -203,7 +248,20 @@ def check_snapshot(snapshot: Callable[[torch.nn.Module], Any]) -> Verdict:
             "load_state_dict needs tensors: copy each tensor as a tensor (a list or an array is not one)",
             expected=_SNAPSHOT_FIX,
         )
-    if any(id(saved[k]) in params for k in reference):
+    own = [k for k in reference if id(saved[k]) in params]  # the model's own tensor objects, not copies
+    if own and set(own) <= buffers and len(own) < len(reference):
+        return wrong(
+            f"your parameters are copies, but the buffers {own} are the model's own tensors: they still share memory with it",
+            "copy the buffers too (named_buffers() gives the model's own tensors, like named_parameters())",
+            expected=_SNAPSHOT_FIX,
+        )
+    if own and len(own) < len(reference):
+        return wrong(
+            f"your snapshot holds the model's own tensors for {own}: they share memory with it",
+            "make a copy of every tensor, parameters and buffers alike",
+            expected=_SNAPSHOT_FIX,
+        )
+    if own:
         return wrong(
             "your snapshot holds the model's own Parameters and buffers (that is what keep_vars=True returns)",
             "keep_vars=True copies nothing: its values are the model's Parameters themselves; make copies of the tensors",
@@ -229,7 +287,7 @@ def check_snapshot(snapshot: Callable[[torch.nn.Module], Any]) -> Verdict:
         if isinstance(saved, OrderedDict) and hasattr(saved, "_metadata"):
             hint = "model.state_dict() (like a shallow copy of it) copies no tensor: they share memory with the model; make copies of the tensors themselves"
         elif set(changed) <= buffers:
-            hint = "your parameters are copies, but the buffers (running_mean, running_var) still share memory with the model: copy them too"
+            hint = f"your parameters are copies, but the buffers {changed} still share memory with the model: copy them too"
         else:
             hint = (
                 "you made a new dict, but its tensors still share memory with the model (detach(), .data, contiguous(), "

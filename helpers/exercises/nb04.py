@@ -41,6 +41,11 @@ def _ids(tensors: Any) -> set[int]:
     return {id(p) for p in tensors}
 
 
+def _with_expected(verdict: Verdict, expected: str) -> Verdict:
+    """``verdict`` (from the shared helpers: not a function, the stub, an error) with the answer to reveal."""
+    return Verdict(verdict.kind, verdict.message, verdict.hint, verdict.expected or expected)
+
+
 @checker
 def check_unfreeze_last(unfreeze: Callable[..., Any], lr: float = 3e-4) -> Verdict:
     """Check ``unfreeze(model, optimizer)``: make the backbone's last ``Linear`` trainable and
@@ -51,8 +56,6 @@ def check_unfreeze_last(unfreeze: Callable[..., Any], lr: float = 3e-4) -> Verdi
     lr=0.1, momentum=0.9)``. After ``unfreeze`` one training step must move the last Linear
     and the head, and leave the other Linears where they were. Example: ``check_unfreeze_last(unfreeze)``.
     """
-    if (verdict := not_a_function(unfreeze)) is not None:
-        return verdict
     model, backbone, head = _frozen_model()
     optimizer = torch.optim.SGD(head.parameters(), lr=0.1, momentum=0.9)
     linears = [i for i, m in enumerate(backbone) if isinstance(m, torch.nn.Linear)]
@@ -63,9 +66,11 @@ def check_unfreeze_last(unfreeze: Callable[..., Any], lr: float = 3e-4) -> Verdi
         f"model[0][{last_i}].requires_grad_(True), then "
         f"optimizer.add_param_group({{'params': model[0][{last_i}].parameters(), 'lr': {lr:g}}})"
     )
+    if (verdict := not_a_function(unfreeze)) is not None:
+        return _with_expected(verdict, reveal)
     ok, got = call_student(unfreeze, (model, optimizer), ("model", "optimizer"))
     if not ok:
-        return got
+        return _with_expected(got, reveal)
     groups = optimizer.param_groups
 
     # groups put together by hand: check them before anything runs a step with them
@@ -133,7 +138,11 @@ def check_unfreeze_last(unfreeze: Callable[..., Any], lr: float = 3e-4) -> Verdi
             expected=reveal,
         )
     if len(groups) > 2:
-        return wrong(f"the optimizer now has {len(groups)} groups", "add one group that holds the last Linear's weight and bias", expected=reveal)
+        return wrong(
+            f"the optimizer now has {len(groups)} groups: the exercise asks for the last Linear as one new group",
+            "add one group that holds the last Linear's weight and bias together",
+            expected=reveal,
+        )
     head_group, new = groups
     head_lr = as_number(head_group["lr"])
     if _ids(head_group["params"]) != _ids(head.parameters()) or head_lr is None or not math.isclose(head_lr, 0.1) or head_group["momentum"] != 0.9:
