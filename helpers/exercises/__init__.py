@@ -32,4 +32,5 @@ __all__ = [
     "check_unfreeze_last",
     "reset_tries",
     "resume_setup",
+    "run_solutions",
 ]

@@ -8,20 +8,16 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import numpy as np
 import torch
 
 from ._core import (
-    NOT_DONE_VALUE,
     Verdict,
-    as_number,
     call_student,
     checker,
     describe,
     not_a_function,
-    not_done,
+    number_answer,
     right,
-    unanswered,
     wrong,
 )
 
@@ -110,13 +106,9 @@ def check_adam_bytes(answer: Any, model: torch.nn.Module, amsgrad: bool = False)
         f"(the {n_tensors} trainable tensors only{f'; the {frozen} frozen ones get no state' if frozen else ''}), "
         f"plus a 4-byte float32 'step' for each of those {n_tensors} tensors ({moments} x {param_bytes} + {n_tensors} x 4)"
     )
-    if unanswered(answer):
-        return not_done(NOT_DONE_VALUE, expected=reveal)
-    if isinstance(answer, (str, bytes, np.str_)):
-        return wrong(f"you gave the text {answer!r}", "give a number, without quotes", expected=reveal)
-    got = as_number(answer)
-    if got is None:
-        return wrong(f"give one number of bytes, got {describe(answer)}", "write a whole number, e.g. 1234", expected=reveal)
+    got = number_answer(answer, what="one number of bytes", example="1234", expected=reveal)
+    if isinstance(got, Verdict):
+        return got
     if not math.isfinite(got) or got != int(got):
         return wrong(f"you said {got:g}: a number of bytes is a whole number", "count whole bytes: numbers x 4 for float32", expected=reveal)
     got = int(got)
