@@ -199,8 +199,8 @@ def describe(value: Any) -> str:
         return f"a tensor of shape {tuple(value.shape)}"
     try:
         text = " ".join(repr(value).split())  # the repr of an array or an optimizer spans lines
-    except Exception:
-        text = "(no printable form)"
+    except Exception:  # a learner's class whose repr fails
+        return f"a {kind}"
     return f"{kind} {text if len(text) <= 40 else text[:37] + '...'}"
 
 

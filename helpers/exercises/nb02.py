@@ -401,13 +401,6 @@ def _as_bool(value: Any) -> bool | None:
     return None
 
 
-def _safe_describe(value: Any) -> str:
-    try:
-        return describe(value)
-    except Exception:  # a learner's object whose repr fails
-        return f"a {type(value).__name__}"
-
-
 def _moves_after_clearing(set_to_none: bool) -> bool:
     """Exercise 2's experiment: Adagrad(lr=0.1) takes one step, the gradient is cleared, step() again."""
     w = torch.ones(2, requires_grad=True)
@@ -459,7 +452,7 @@ def check_moves(moves_with_none: Any, moves_with_zeros: Any) -> Verdict:
             hint = "write True or False"
             if number is not None:
                 hint += " (0 and 1 are numbers, not an answer to a yes/no question)"
-            return wrong(f"{name} should be True or False, got {_safe_describe(value)}", hint, expected=expected)
+            return wrong(f"{name} should be True or False, got {describe(value)}", hint, expected=expected)
         answers[name] = answer
     none_wrong = answers["moves_with_none"] != truth["moves_with_none"]
     zeros_wrong = answers["moves_with_zeros"] != truth["moves_with_zeros"]
