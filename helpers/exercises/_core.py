@@ -18,7 +18,6 @@ import contextlib
 import functools
 import inspect
 import io
-import math
 import numbers
 import os
 import runpy
@@ -185,11 +184,6 @@ def number_answer(value: Any, *, what: str = "one number", example: str = "1.23"
     if got is None:
         return wrong(f"give {what}, got {describe(value)}", f"write {what}, e.g. {example}", expected=expected)
     return got
-
-
-def is_integer_number(value: Any) -> bool:
-    number = as_number(value)
-    return number is not None and math.isfinite(number) and number == int(number)
 
 
 def describe(value: Any) -> str:
