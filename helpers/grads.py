@@ -12,6 +12,7 @@ import pandas as pd
 import torch
 
 from ._checks import param_names, require_model, require_optimizer
+from ._table import Table, check_every_and_max_steps
 from ._style import MUTED, colour, get_ax
 
 NONFINITE = "#D55E00"  # vermillion (Okabe & Ito): inf or NaN gradients
@@ -275,6 +276,179 @@ def _slow_ratio(p: torch.Tensor, before: torch.Tensor | None) -> float:
     return float(ratio)
 
 
+# The recorder's fast path -------------------------------------------------------------------
+# Per recorded step it must read every gradient once and copy every weight (to measure the
+# update after the step). What costs is not the arithmetic but launching one small operation
+# per tensor from Python, so tensors are handled in bulk:
+# - "small" tensors (fewer than BIG elements) of one device and dtype are copied into one flat
+#   float64 buffer with a single torch._foreach_copy_, and reduced per tensor with
+#   torch.segment_reduce: a handful of operations per step, however many tensors there are;
+# - "big" tensors are reduced one by one (sum, dot, aminmax), where the work dwarfs the launch,
+#   and their weights are copied with one _foreach_copy_ into buffers kept from step to step;
+# - what neither can take (sparse, complex or empty gradients) is measured one by one, and if
+#   the bulk path fails anyway, everything is (a hook must never break training).
+# The plan (which tensor goes where, the buffers) is kept while the parameters and which of
+# them have gradients stay the same; the numbers come back in one .cpu() per step and land in
+# a preallocated NumPy table (helpers/_table.py), turned into a DataFrame only when read.
+BIG = 1 << 15
+
+
+class _Small:
+    """Small tensors of one device and dtype, measured together in flat buffers.
+
+    A bulk copy is fast only between tensors of one dtype, so the tensors are first copied
+    into flat buffers of their own dtype, then each buffer is widened in one operation to
+    float64, where the sums keep their digits (float32 on MPS, which has no float64).
+    """
+
+    def __init__(self, params: list[torch.Tensor], where: list[int]):
+        self.where = where  # positions in the step's parameter list
+        sizes = [p.numel() for p in params]
+        device, dtype = params[0].device, params[0].dtype
+        self.lengths = torch.tensor(sizes, device=device)
+        total = sum(sizes)
+        wide = torch.float32 if device.type == "mps" else torch.float64
+
+        def views(buffer: torch.Tensor) -> list[torch.Tensor]:
+            return [v.view(p.shape) for v, p in zip(buffer.split(sizes), params)]
+
+        self.staged = [torch.empty(total, dtype=dtype, device=device) for _ in range(3)]  # grads, before, after
+        self.views = [views(b) for b in self.staged]
+        self.wide = [b if dtype == wide else torch.empty(total, dtype=wide, device=device) for b in self.staged]
+        self.n = np.array(sizes, dtype=np.float64)
+        self.offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp)
+        self.arrays = [w.numpy() for w in self.wide] if device.type == "cpu" else None
+
+    def _load(self, k: int, tensors: list[torch.Tensor]) -> torch.Tensor:
+        torch._foreach_copy_(self.views[k], [tensors[i] for i in self.where])
+        if self.wide[k] is not self.staged[k]:
+            self.wide[k].copy_(self.staged[k])
+        return self.wide[k]
+
+    def _reduce(self, k: int, how: str) -> Any:
+        """Per tensor of buffer ``k``: ``sum``, ``squares`` (sum of squares), ``max_abs`` or ``nonzero``.
+
+        On the CPU, NumPy's ``reduceat`` on the buffer's memory (about ten times faster than
+        ``torch.segment_reduce`` there); elsewhere ``torch.segment_reduce`` on the device.
+        """
+        if self.arrays is not None:
+            a, at = self.arrays[k], self.offsets
+            if how == "sum":
+                return np.add.reduceat(a, at)
+            if how == "squares":
+                return np.add.reduceat(a * a, at)
+            if how == "max_abs":
+                return np.maximum.reduceat(np.abs(a), at)
+            return np.add.reduceat(a != 0, at, dtype=np.float64)
+        t = self.wide[k]
+        source = {"sum": t, "squares": t * t, "max_abs": t.abs(), "nonzero": (t != 0).to(t.dtype)}[how]
+        return torch.segment_reduce(source, "max" if how == "max_abs" else "sum", lengths=self.lengths)
+
+    def _block(self, columns: list[Any]) -> np.ndarray:
+        if self.arrays is not None:
+            return np.stack(columns, 1)
+        return torch.stack(columns, 1).cpu().numpy()
+
+    def before(self, params: list[torch.Tensor], grads: list[torch.Tensor], zeros: bool) -> np.ndarray:
+        self._load(0, grads)
+        columns = [self._reduce(0, "sum"), self._reduce(0, "squares"), self._reduce(0, "max_abs")]
+        if zeros:
+            columns.append(self._reduce(0, "nonzero"))
+        self._load(1, params)
+        return self._block([*columns, self._reduce(1, "sum"), self._reduce(1, "squares")])
+
+    def after(self, params: list[torch.Tensor]) -> np.ndarray:
+        after = self._load(2, params)
+        torch.sub(self.wide[1], after, out=after)  # before - after
+        return self._block([self._reduce(2, "sum"), self._reduce(2, "squares")])
+
+
+class _Big:
+    """Big tensors of one device, each reduced on its own; weight copies kept between steps."""
+
+    def __init__(self, params: list[torch.Tensor], where: list[int]):
+        self.where = where
+        wide = (torch.float32, torch.float64)
+        self.copies = [torch.empty(p.shape, dtype=p.dtype if p.dtype in wide else torch.float32, device=p.device) for p in params]
+        self.n = np.array([p.numel() for p in params], dtype=np.float64)
+
+    def before(self, params: list[torch.Tensor], grads: list[torch.Tensor], zeros: bool) -> np.ndarray:
+        rows = []
+        for i in self.where:
+            flat = grads[i].reshape(-1)
+            if flat.dtype not in (torch.float32, torch.float64):
+                flat = flat.float()
+            low, high = torch.aminmax(flat)
+            row = [flat.sum(), torch.dot(flat, flat), torch.maximum(low.abs(), high.abs())]
+            if zeros:
+                row.append(torch.count_nonzero(flat))
+            rows.append(row)
+        torch._foreach_copy_(self.copies, [params[i] for i in self.where])
+        for row, copy in zip(rows, self.copies):
+            flat = copy.reshape(-1)
+            row += [flat.sum(), torch.dot(flat, flat)]
+        return torch.stack([torch.stack(row).to(torch.float64) for row in rows]).cpu().numpy()
+
+    def after(self, params: list[torch.Tensor]) -> np.ndarray:
+        torch._foreach_sub_(self.copies, [params[i] for i in self.where])  # before - after
+        sums = [torch.stack([c.sum(), torch.dot(c.reshape(-1), c.reshape(-1))]).to(torch.float64) for c in self.copies]
+        return torch.stack(sums).cpu().numpy()
+
+
+class _Plan:
+    """How one step's parameters are measured: bulk parts, and the positions measured one by one."""
+
+    def __init__(self, params: list[torch.Tensor], grads: list[torch.Tensor | None], one_by_one: bool):
+        small: dict[tuple[torch.device, torch.dtype], list[int]] = {}
+        big: dict[torch.device, list[int]] = {}
+        self.alone: list[int] = []
+        self.measured = [i for i, g in enumerate(grads) if g is not None]
+        for i in self.measured:
+            p, g = params[i], grads[i]
+            if one_by_one or g.layout != torch.strided or not p.is_floating_point() or not p.numel():  # type: ignore[union-attr]
+                self.alone.append(i)
+            elif p.numel() < BIG:
+                small.setdefault((p.device, p.dtype), []).append(i)
+            else:
+                big.setdefault(p.device, []).append(i)
+        self.parts: list[_Small | _Big] = [_Small([params[i] for i in w], w) for ws in small.values() for w in _chunks(ws, params)]
+        self.parts += [_Big([params[i] for i in w], w) for w in big.values()]
+
+
+def _chunks(where: list[int], params: list[torch.Tensor]) -> list[list[int]]:
+    """``where`` cut into runs of at most BIG elements in all.
+
+    PyTorch runs an operation on more than 32,768 elements (its grain size) on several
+    threads; on a busy machine, waiting for a second thread can cost milliseconds, far more
+    than the work. Below the grain size, each bulk operation stays on one thread.
+    """
+    out: list[list[int]] = [[]]
+    total = 0
+    for i in where:
+        n = params[i].numel()
+        if total + n > BIG and out[-1]:
+            out.append([])
+            total = 0
+        out[-1].append(i)
+        total += n
+    return out
+
+
+def _grad_numbers(plan: _Plan, params: list[torch.Tensor], grads: list[Any], zeros: bool) -> list[np.ndarray]:
+    """Per bulk part: ``[sum, sum of squares, max |g|, (nonzeros), weight sum, weight sum of squares]`` rows."""
+    return [part.before(params, grads, zeros) for part in plan.parts]
+
+
+def _update_numbers(plan: _Plan, params: list[torch.Tensor]) -> list[np.ndarray]:
+    """Per bulk part: ``[sum, sum of squares]`` of ``before - after`` for each tensor."""
+    return [part.after(params) for part in plan.parts]
+
+
+def _np_std(total: np.ndarray, squares: np.ndarray, n: np.ndarray) -> np.ndarray:
+    mean = total / n
+    return np.sqrt(np.maximum(squares / n - mean * mean, 0))
+
+
 class GradientRecorder:
     """Record, at every ``optimizer.step()``, per-parameter gradient statistics and the update ratio.
 
@@ -289,9 +463,17 @@ class GradientRecorder:
     zeros, which costs one more pass over each gradient); after it, ``update_ratio``: ``std(update) / std(weight
     before)`` (the norm ratio for 1-element or constant weights), around 1e-3 is a common rule of thumb (Karpathy) for a healthy rate, not a law.
     ``history`` is a long-form DataFrame (``step``, ``parameter``, ``group``, ``statistic``,
-    ``value``); it holds Python floats only. While active, the recorder keeps one scratch copy
-    of each parameter to measure the update; the copies and the hooks go on exit, also after
-    an exception (or call ``remove()``).
+    ``value``), built when read from compact arrays (9 bytes per step, parameter and
+    statistic, at most twice that while the arrays grow by doubling).
+
+    Cost: ``every=k`` records steps 1, k+1, 2k+1, ... only; the other steps cost one counter
+    increment, so ``every=10`` makes the recorder about ten times cheaper. ``max_steps=m`` keeps
+    only the last ``m`` recorded steps (a ring buffer: memory stays fixed on long runs). On a
+    recorded step the recorder reads every gradient once and copies every weight (about as
+    much work as the optimizer's own step for SGD); on the CPU that adds a few percent to the
+    step of a model with big layers (``benchmarks/bench_recorders.py`` measures it). While
+    active, it keeps one float copy of each parameter; the copies and the hooks go on exit,
+    also after an exception (or call ``remove()``).
 
     The hooks never raise into ``optimizer.step()``: a parameter with 0 elements records NaN,
     a sparse gradient the statistics of the dense gradient it stands for, a complex one those
@@ -304,105 +486,90 @@ class GradientRecorder:
         model: torch.nn.Module,
         optimizer: torch.optim.Optimizer,
         stats: Sequence[str] = ("norm", "mean", "std", "max_abs"),
+        *,
+        every: int = 1,
+        max_steps: int | None = None,
     ):
         if isinstance(stats, str) or not stats:
             raise TypeError(f"stats must be a non-empty list of statistic names from {list(STATS)}, got {stats!r}")
         unknown = [s for s in stats if s not in STATS]
         if unknown:
             raise ValueError(f"stats: unknown statistic(s) {unknown}; expected names from {list(STATS)}")
+        check_every_and_max_steps(every, max_steps)
         self.stats = tuple(stats)
+        self.every = every
+        self.max_steps = max_steps
         self._zeros = "zero_frac" in self.stats
         self.model = require_model(model)
         self.optimizer = require_optimizer(optimizer)
         self._names = param_names(optimizer, model)
-        self._rows: list[tuple[int, str, int, str, float]] = []
+        self._table = Table(len(self.stats) + 1, max_steps)
+        self._slots: dict[tuple[str, int], int] = {}
+        self._labels: list[tuple[str, int]] = []
         self._handles: list[Any] = []
-        self._before: list[tuple[torch.Tensor, torch.Tensor]] = []
-        self._keys: list[tuple[str, int]] = []
-        self._slow: dict[int, tuple[list[float], torch.Tensor, torch.Tensor | None]] = {}
-        self._scratch: dict[int, torch.Tensor] = {}
-        self._weight_moments: tuple[torch.Tensor, ...] = ()
+        self._plan: _Plan | None = None
+        self._plan_key: tuple[Any, ...] | None = None
+        self._pending: tuple[Any, ...] | None = None
         self._warned = False
         self.steps = 0
 
     # hooks ---------------------------------------------------------------------
-    # The hooks run at every step, so per parameter they only launch a few fast reductions
-    # (sum, dot, aminmax, and count_nonzero when zero_frac is asked for); the arithmetic is
-    # done once per step on stacked vectors, and one .tolist() brings the numbers back.
-    # Parameters the fast path cannot take (sparse, complex or empty gradients) are measured
-    # one by one; if the fast path fails anyway (e.g. a model spread over several devices,
-    # whose numbers cannot be stacked), every parameter is. A hook must never break training.
     def _pre(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
         self.steps += 1
+        self._pending = None
+        if (self.steps - 1) % self.every:
+            return
         try:
             self._measure_before(optimizer, one_by_one=False)
         except Exception:
+            self._plan = self._plan_key = None
             try:
                 self._measure_before(optimizer, one_by_one=True)
             except Exception as exc:
-                self._before, self._keys, self._slow = [], [], {}
+                self._pending = None
                 self._warn_once("the gradients", exc)
 
-    def _measure_before(self, optimizer: torch.optim.Optimizer, one_by_one: bool) -> None:
-        self._before, self._keys, self._slow = [], [], {}
-        scalars: list[torch.Tensor] = []
-        with torch.no_grad():
-            for g, group in enumerate(optimizer.param_groups):
-                for p in group["params"]:
-                    grad = p.grad
-                    if grad is None:
-                        continue
-                    self._keys.append((self._names.get(id(p)) or self._name_later(p, g), g))
-                    if one_by_one or grad.layout != torch.strided:
-                        self._slow[len(self._keys) - 1] = self._measure_one(p, grad)
-                        continue
-                    flat = grad.reshape(-1)  # under no_grad: plain views, no autograd bookkeeping
-                    weight = p.reshape(-1)
-                    if flat.dtype not in (torch.float32, torch.float64):
-                        if flat.is_complex():
-                            self._slow[len(self._keys) - 1] = self._measure_one(p, grad)
-                            continue
-                        flat, weight = flat.float(), weight.float()
-                    if not flat.numel():
-                        self._slow[len(self._keys) - 1] = self._measure_one(p, grad)
-                        continue
-                    # _post measures the update against a copy of the weight. The buffer is
-                    # reused from step to step (a fresh allocation per step costs page faults)
-                    # and freed when the recorder stops. Its moments are taken right after the
-                    # copy, while it is still in cache.
-                    buffer = self._scratch.get(id(p))
-                    if buffer is None or buffer.shape != weight.shape or buffer.dtype != weight.dtype:
-                        buffer = self._scratch[id(p)] = torch.empty_like(weight)
-                    buffer.copy_(weight)
-                    self._before.append((p, buffer))
-                    scalars += [*_moments(flat), *torch.aminmax(flat), *_moments(buffer)]
-                    if self._zeros:
-                        scalars.append(torch.count_nonzero(flat))
-            if not self._keys:
-                return
-            rows: list[list[float]] = []
-            if scalars:
-                width = 7 if self._zeros else 6
-                m = torch.stack(scalars).to(torch.float64).reshape(-1, width)  # stack promotes dtypes
-                n = torch.tensor([float(b.numel()) for _, b in self._before], dtype=torch.float64, device=m.device)
-                total, squares, low, high = m[:, 0], m[:, 1], m[:, 2], m[:, 3]
-                columns = {
-                    "norm": squares.sqrt(),
-                    "mean": total / n,
-                    "std": _std(total, squares, n),
-                    "max_abs": torch.maximum(low.abs(), high.abs()),
-                }
-                if self._zeros:
-                    columns["zero_frac"] = 1 - m[:, 6] / n
-                rows = torch.stack([columns[name] for name in self.stats], 1).tolist()
-                self._weight_moments = (m[:, 4], m[:, 5], n)
-        fast = iter(rows)
-        for i, (name, g) in enumerate(self._keys):
-            row = self._slow[i][0] if i in self._slow else next(fast)
-            self._rows.extend((self.steps, name, g, s, v) for s, v in zip(self.stats, row))
+    def _slot(self, p: torch.Tensor, g: int) -> int:
+        name = self._names.get(id(p)) or self._name_later(p, g)
+        key = (name, g)
+        slot = self._slots.get(key)
+        if slot is None:
+            slot = self._slots[key] = len(self._labels)
+            self._labels.append(key)
+        return slot
 
-    def _measure_one(self, p: torch.Tensor, grad: torch.Tensor) -> tuple[list[float], torch.Tensor, torch.Tensor | None]:
-        """The statistics of one parameter the fast path cannot take, and a copy of its weight."""
+    def _measure_before(self, optimizer: torch.optim.Optimizer, one_by_one: bool) -> None:
+        groups = optimizer.param_groups
+        params = [p for group in groups for p in group["params"]]
+        with torch.no_grad():
+            grads = [p.grad for p in params]
+            key = (one_by_one, tuple(map(id, params)), tuple(None if g is None else g.layout for g in grads))
+            if key != self._plan_key:
+                self._plan, self._plan_key = _Plan(params, grads, one_by_one), key
+                group_of = [g for g, group in enumerate(groups) for _ in group["params"]]
+                self._slot_of = np.array([self._slot(p, group_of[i]) if grads[i] is not None else -1 for i, p in enumerate(params)])
+                self._table.ensure_slots(len(self._labels))
+            plan = self._plan
+            assert plan is not None
+            if not plan.measured:
+                return
+            blocks = _grad_numbers(plan, params, grads, self._zeros) if plan.parts else []
+            alone = [self._measure_one(params[i], grads[i]) for i in plan.alone]
+        row = self._table.new_row(self.steps)
+        moments = []
+        for part, m in zip(plan.parts, blocks):
+            n = part.n
+            columns = {"norm": np.sqrt(m[:, 1]), "mean": m[:, 0] / n, "std": _np_std(m[:, 0], m[:, 1], n), "max_abs": m[:, 2]}
+            if self._zeros:
+                columns["zero_frac"] = 1 - m[:, 3] / n
+            self._table.write(row, self._slot_of[part.where], 0, np.stack([columns[s] for s in self.stats], 1))
+            moments.append((m[:, -2], m[:, -1], n))
+        for i, (values, _) in zip(plan.alone, alone):
+            self._table.write(row, self._slot_of[[i]], 0, np.array([values]))
+        self._pending = (plan, params, row, moments, [copy for _, copy in alone])
+
+    def _measure_one(self, p: torch.Tensor, grad: torch.Tensor) -> tuple[list[float], torch.Tensor | None]:
+        """The statistics of one parameter the bulk path cannot take, and a copy of its weight."""
         row = [math.nan] * len(self.stats)
         if grad.numel():
             try:
@@ -413,55 +580,38 @@ class GradientRecorder:
         before = None
         if p.numel():
             try:
-                weight = p.detach().reshape(-1)
-                before = self._scratch.get(id(p))
-                if before is None or before.shape != weight.shape or before.dtype != weight.dtype:
-                    before = self._scratch[id(p)] = torch.empty_like(weight)
-                before.copy_(weight)
+                before = p.detach().reshape(-1).clone()
             except Exception as exc:
-                before = None
                 self._warn_once(f"the weight of {self._names.get(id(p), 'a parameter')}", exc)
-        return row, p, before
+        return row, before
 
     def _post(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
-        if not self._keys:
+        if self._pending is None:
             return
+        plan, params, row, moments, alone = self._pending
+        self._pending = None
+        last = len(self.stats)
         try:
-            ratios = self._update_ratios()
-        except Exception as exc:
-            ratios = [math.nan] * len(self._keys)
-            self._warn_once("the update ratios", exc)
-        for (name, g), v in zip(self._keys, ratios):
-            self._rows.append((self.steps, name, g, "update_ratio", v))
-        self._before, self._keys, self._slow = [], [], {}
-
-    def _update_ratios(self) -> list[float]:
-        fast: list[float] = []
-        if self._before:
             with torch.no_grad():
-                scalars: list[torch.Tensor] = []
-                for p, before in self._before:
-                    update = torch.sub(p.reshape(-1).to(before.dtype), before, out=before)  # reuse the copy's memory
-                    scalars += _moments(update)
-                u = torch.stack(scalars).to(torch.float64).reshape(-1, 2)
-                b_sum, b_sq, n = self._weight_moments
-                num, den = _std(u[:, 0], u[:, 1], n), _std(b_sum, b_sq, n)
+                blocks = _update_numbers(plan, params) if plan.parts else []
+            for part, u, (w_sum, w_sq, n) in zip(plan.parts, blocks, moments):
+                num, den = _np_std(u[:, 0], u[:, 1], n), _np_std(w_sum, w_sq, n)
                 # A 1-element or constant weight has no spread: compare norms instead.
                 use_norm = (den == 0) | (n == 1)
-                fast = torch.where(use_norm, u[:, 1].sqrt() / b_sq.sqrt(), num / den).tolist()
-        rows = iter(fast)
-        out = []
-        for i, (name, _) in enumerate(self._keys):
-            if i not in self._slow:
-                out.append(next(rows))
-                continue
-            _, p, before = self._slow[i]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    ratio = np.where(use_norm, np.sqrt(u[:, 1]) / np.sqrt(w_sq), num / den)
+                self._table.write(row, self._slot_of[part.where], last, ratio[:, None])
+        except Exception as exc:
+            for part in plan.parts:
+                self._table.write(row, self._slot_of[part.where], last, np.full((len(part.where), 1), np.nan))
+            self._warn_once("the update ratios", exc)
+        for i, before in zip(plan.alone, alone):
             try:
-                out.append(_slow_ratio(p, before))
+                ratio = _slow_ratio(params[i], before)
             except Exception as exc:
-                out.append(math.nan)
-                self._warn_once(f"the update of {name}", exc)
-        return out
+                ratio = math.nan
+                self._warn_once(f"the update of {self._labels[self._slot_of[i]][0]}", exc)
+            self._table.write(row, self._slot_of[[i]], last, np.array([[ratio]]))
 
     def _warn_once(self, what: str, exc: Exception) -> None:
         if self._warned:
@@ -492,12 +642,12 @@ class GradientRecorder:
         return self
 
     def remove(self) -> None:
-        """Remove the hooks (the history is kept)."""
+        """Remove the hooks and free the weight copies (the history is kept)."""
         for handle in self._handles:
             handle.remove()
         self._handles = []
-        self._before, self._keys, self._slow = [], [], {}
-        self._scratch = {}
+        self._pending = None
+        self._plan = self._plan_key = None
 
     def __enter__(self) -> "GradientRecorder":
         return self.start()
@@ -511,18 +661,49 @@ class GradientRecorder:
 
     # results -------------------------------------------------------------------
     @property
+    def history_bytes(self) -> int:
+        """Bytes the recorded numbers take now (the arrays behind ``history``)."""
+        return self._table.nbytes
+
+    @property
     def history(self) -> pd.DataFrame:
-        """Long-form DataFrame: ``step``, ``parameter``, ``group``, ``statistic``, ``value``."""
-        return pd.DataFrame(self._rows, columns=["step", "parameter", "group", "statistic", "value"])
+        """Long-form DataFrame: ``step``, ``parameter``, ``group``, ``statistic``, ``value``.
+
+        One row per recorded step, parameter and statistic, in that order (``update_ratio``
+        last); ``parameter`` and ``statistic`` are categorical columns of strings.
+        """
+        table, order = self._table, self._table.order()
+        slots, columns = len(self._labels), len(self.stats) + 1
+        rows = len(order)
+        values = table.values[order, :slots].reshape(-1)
+        step = np.repeat(table.steps[order], slots * columns)
+        slot = np.tile(np.repeat(np.arange(slots, dtype=np.int32), columns), rows)
+        stat = np.tile(np.arange(columns, dtype=np.int8), rows * slots)
+        present = table.present[order, :slots].reshape(-1)
+        if not present.all():
+            step, slot, stat, values = step[present], slot[present], stat[present], values[present]
+        groups = np.array([g for _, g in self._labels], dtype=np.int64)
+        return pd.DataFrame(
+            {
+                "step": step,
+                "parameter": _labels(slot, [name for name, _ in self._labels]),
+                "group": groups[slot] if slots else np.zeros(0, dtype=np.int64),
+                "statistic": _labels(stat, [*self.stats, "update_ratio"]),
+                "value": values,
+            }
+        )
 
     def wide(self, statistic: str) -> pd.DataFrame:
         """One column per parameter, one row per step, for one statistic."""
         valid = (*self.stats, "update_ratio")
         if statistic not in valid:
             raise ValueError(f"statistic must be one of {list(valid)}, got {statistic!r}")
-        h = self.history
-        h = h[h["statistic"] == statistic]
-        return h.pivot_table(index="step", columns="parameter", values="value", sort=False)
+        column = valid.index(statistic)
+        order = self._table.order()
+        slots = len(self._labels)
+        values = np.where(self._table.present[order, :slots, column], self._table.values[order, :slots, column], np.nan)
+        table = pd.DataFrame(values, index=pd.Index(self._table.steps[order], name="step"), columns=pd.Index([n for n, _ in self._labels], name="parameter"))
+        return table.dropna(how="all").dropna(axis=1, how="all")
 
     def _plot(self, statistic: str, ax: Any, title: str, ylabel: str) -> Any:
         table = self.wide(statistic)
@@ -550,6 +731,14 @@ class GradientRecorder:
         ax.axhline(1e-3, color="black", linestyle="--", linewidth=1, label="1e-3 reference")
         ax.legend(fontsize=8)
         return ax
+
+
+def _labels(codes: np.ndarray, labels: list[str]) -> pd.Categorical:
+    """A categorical column of strings from integer codes (building millions of strings is slow)."""
+    distinct = list(dict.fromkeys(labels))
+    if len(distinct) < len(labels):  # a Categorical needs distinct labels: map codes onto them
+        codes = np.array([distinct.index(label) for label in labels], dtype=np.int32)[codes]
+    return pd.Categorical.from_codes(codes, categories=pd.Index(distinct, dtype=object))
 
 
 def plot_grad_norms(snapshots: Sequence[pd.DataFrame], ax: Any = None, *, xlabel: str = "backward passes") -> Any:

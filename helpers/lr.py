@@ -6,11 +6,15 @@ import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import torch
 
 from ._checks import require_optimizer, require_positive_int
 from ._style import colour, get_ax
+from ._table import Table, check_every_and_max_steps
+
+COLUMNS = ("lr", "momentum", "beta1")
 
 
 def _float(value: Any) -> float:
@@ -90,19 +94,42 @@ class LRRecorder:
         with LRRecorder(optimizer, names=["backbone", "head"]) as lrs:
             ...
         lrs.plot()
+
+    ``every=k`` records steps 1, k+1, 2k+1, ... only; ``max_steps=m`` keeps the last ``m``
+    recorded steps (a ring buffer, for very long runs). The numbers live in preallocated
+    arrays (27 bytes per step and group); ``history`` builds the DataFrame when read.
     """
 
-    def __init__(self, optimizer: torch.optim.Optimizer, names: Sequence[str] | None = None):
+    def __init__(
+        self,
+        optimizer: torch.optim.Optimizer,
+        names: Sequence[str] | None = None,
+        *,
+        every: int = 1,
+        max_steps: int | None = None,
+    ):
         self.optimizer = require_optimizer(optimizer)
         self.names = _check_names(names, len(self.optimizer.param_groups), later_groups=True)
-        self._rows: list[dict[str, float | int]] = []
+        check_every_and_max_steps(every, max_steps)
+        self.every = every
+        self.max_steps = max_steps
+        self._table = Table(len(COLUMNS), max_steps)
         self._handle: Any = None
         self.steps = 0
 
     def _pre(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
         self.steps += 1
-        for g, values in enumerate(group_values(optimizer)):
-            self._rows.append({"step": self.steps, "group": g, **values})
+        if (self.steps - 1) % self.every:
+            return
+        values = group_values(optimizer)
+        table = self._table
+        table.ensure_slots(len(values))
+        row = table.new_row(self.steps)
+        for g, group in enumerate(values):
+            for c, column in enumerate(COLUMNS):
+                if column in group:
+                    table.values[row, g, c] = group[column]
+                    table.present[row, g, c] = True
 
     def start(self) -> "LRRecorder":
         if self._handle is None:
@@ -122,12 +149,21 @@ class LRRecorder:
         self.remove()
 
     @property
+    def history_bytes(self) -> int:
+        """Bytes the recorded numbers take now (the arrays behind ``history``)."""
+        return self._table.nbytes
+
+    @property
     def history(self) -> pd.DataFrame:
-        columns = ["step", "group", "lr"]
-        for extra in ("momentum", "beta1"):
-            if any(extra in r for r in self._rows):
-                columns.append(extra)
-        return pd.DataFrame(self._rows, columns=columns)
+        table, order = self._table, self._table.order()
+        present = table.present[order]
+        recorded = present[:, :, 0]  # lr: every group present at a step has one
+        steps, groups = np.nonzero(recorded)
+        frame = {"step": table.steps[order][steps], "group": groups.astype(np.int64)}
+        for c, column in enumerate(COLUMNS):
+            if c == 0 or present[:, :, c].any():
+                frame[column] = table.values[order][steps, groups, c]
+        return pd.DataFrame(frame, columns=["step", "group", *(c for c in COLUMNS if c in frame)])
 
     def plot(self, ax: Any = None) -> Any:
         """One line per group: the learning rate each step used. Returns the Axes."""

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from helpers import GradientRecorder, grad_stats, plot_grad_flow, plot_grad_histograms
+from helpers import grads
 from helpers.grads import STATS
 
 
@@ -130,7 +131,7 @@ def test_recorder_zero_fraction_on_request():
     zeros = rec.wide("zero_frac").iloc[0]
     assert zeros.to_dict() == pytest.approx(expected)
     assert set(rec.history["statistic"]) == {"zero_frac", "norm", "update_ratio"}
-    assert rec._scratch == {}  # the scratch copies are freed on exit
+    assert rec._plan is None and rec._pending is None  # the weight copies are freed on exit
 
 
 def test_recorder_removes_hooks_even_after_an_exception():
@@ -390,7 +391,9 @@ def test_recorder_hook_never_raises(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("cannot measure this")
 
-    monkeypatch.setattr(torch, "aminmax", broken)  # the gradient statistics fail; the update ratio does not
+    # The gradient statistics fail on both paths; the update ratio does not.
+    monkeypatch.setattr(grads, "_grad_numbers", broken)
+    monkeypatch.setattr(grads, "_stats_floats", broken)
     with pytest.warns(RuntimeWarning, match="could not measure .* cannot measure this.*training goes on") as caught:
         with GradientRecorder(model, opt) as rec:
             _train(model, opt, 3)
@@ -412,7 +415,8 @@ def test_recorder_hook_never_raises_even_when_warnings_are_errors(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("cannot measure this")
 
-    monkeypatch.setattr(torch, "aminmax", broken)  # the gradient statistics fail; the update ratio does not
+    monkeypatch.setattr(grads, "_grad_numbers", broken)  # the gradient statistics fail; the update ratio does not
+    monkeypatch.setattr(grads, "_stats_floats", broken)
     before = [p.detach().clone() for p in model.parameters()]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -459,3 +463,171 @@ def test_recorder_parameter_by_parameter_path_agrees_with_the_fast_one():
     fast, slow = run(False), run(True)
     assert fast.drop(columns="value").equals(slow.drop(columns="value"))
     assert np.allclose(fast["value"], slow["value"], rtol=1e-5, atol=1e-9)
+
+
+# Compact storage and the bulk paths (issue 14) ------------------------------------------------
+
+
+def _reference_row(grad: torch.Tensor, before: torch.Tensor, after: torch.Tensor) -> dict[str, float]:
+    """The statistics computed directly, in float64, from the tensors themselves."""
+    g, b, a = grad.double().reshape(-1), before.double().reshape(-1), after.double().reshape(-1)
+    u = a - b
+    den = b.std(correction=0)
+    ratio = u.norm() / b.norm() if den == 0 or b.numel() == 1 else u.std(correction=0) / den
+    return {
+        "norm": torch.linalg.vector_norm(grad.double()).item(),
+        "mean": g.mean().item(),
+        "std": g.std(correction=0).item(),
+        "max_abs": g.abs().max().item(),
+        "zero_frac": (g == 0).double().mean().item(),
+        "update_ratio": ratio.item(),
+    }
+
+
+def _mixed_model(dtype):
+    """A small tensor, a big one (the one-by-one reductions of the bulk path) and a 1-element one."""
+    torch.manual_seed(0)
+    model = nn.Module()
+    model.small = nn.Parameter(torch.randn(8, 5).to(dtype))
+    model.big = nn.Parameter(torch.randn(grads.BIG + 7).to(dtype))
+    model.one = nn.Parameter(torch.randn(1).to(dtype))
+    return model
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("path", ["bulk", "one by one"])
+@pytest.mark.parametrize("every, max_steps", [(1, None), (3, None), (1, 4), (2, 3)])
+def test_recorded_numbers_equal_the_references(dtype, path, every, max_steps, monkeypatch):
+    model = _mixed_model(dtype)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    rec = GradientRecorder(model, opt, stats=list(STATS), every=every, max_steps=max_steps)
+    if path == "one by one":
+        measure = rec._measure_before
+        monkeypatch.setattr(rec, "_measure_before", lambda o, one_by_one: measure(o, True))
+    expected = {}
+    gen = torch.Generator().manual_seed(1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with rec:
+            for step in range(1, 11):
+                for p in model.parameters():
+                    g = torch.randn(p.shape, generator=gen)
+                    g[g.abs() < 0.3] = 0  # some exact zeros for zero_frac
+                    p.grad = g.to(dtype)
+                before = {n: p.detach().clone() for n, p in model.named_parameters()}
+                opt.step()
+                if (step - 1) % every == 0:
+                    expected[step] = {n: _reference_row(p.grad, before[n], p.detach()) for n, p in model.named_parameters()}
+    steps = sorted(expected)[-max_steps:] if max_steps else sorted(expected)
+    h = rec.history
+    assert sorted(h["step"].unique()) == steps and rec.steps == 10
+    assert len(h) == len(steps) * 3 * 6
+    got = h.set_index(["step", "parameter", "statistic"])["value"]
+    for step in steps:
+        for name, row in expected[step].items():
+            for stat, value in row.items():
+                assert got[(step, name, stat)] == pytest.approx(value, rel=2e-5, abs=1e-12), (step, name, stat)
+    wide = rec.wide("update_ratio")
+    assert list(wide.index) == steps and list(wide.columns) == ["small", "big", "one"]
+    for step in steps:
+        assert wide.loc[step, "big"] == got[(step, "big", "update_ratio")]
+
+
+def test_history_is_long_form_in_step_parameter_statistic_order():
+    model = _model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with GradientRecorder(model, opt) as rec:
+        _train(model, opt, 2)
+    h = rec.history
+    assert list(h.columns) == ["step", "parameter", "group", "statistic", "value"]
+    assert h["step"].dtype == np.int64 and h["group"].dtype == np.int64 and h["value"].dtype == np.float64
+    names = [n for n, _ in model.named_parameters()]
+    stats = ["norm", "mean", "std", "max_abs", "update_ratio"]
+    assert list(zip(h["step"], h["parameter"], h["statistic"])) == [(s, n, st) for s in (1, 2) for n in names for st in stats]
+    assert (h["parameter"] == "0.weight").sum() == 10 and set(h["statistic"]) == set(stats)
+
+
+def _history_pivot(rec, statistic):
+    """wide() as the long history pivoted by pandas: the reference for the direct build."""
+    h = rec.history
+    h = h[h["statistic"] == statistic].astype({"parameter": str})
+    return h.pivot_table(index="step", columns="parameter", values="value", sort=False)
+
+
+def test_wide_equals_the_pivoted_history_with_gaps_and_late_groups():
+    model = _model()
+    opt = torch.optim.SGD(model[0].parameters(), lr=0.1)
+    with GradientRecorder(model, opt) as rec:
+        _train(model, opt, 2)
+        opt.add_param_group({"params": model[2].parameters(), "lr": 0.01})
+        _train(model, opt, 2)
+        opt.zero_grad()
+        _backward(model)
+        model[0].bias.grad = None  # absent at step 5
+        opt.step()
+    for statistic in ("norm", "update_ratio"):
+        wide, ref = rec.wide(statistic), _history_pivot(rec, statistic)
+        assert list(wide.columns) == list(ref.columns) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+        assert np.array_equal(wide.to_numpy(), ref.to_numpy(), equal_nan=True)
+        assert list(wide.index) == list(ref.index) == [1, 2, 3, 4, 5]
+    assert math.isnan(rec.wide("norm").loc[5, "0.bias"]) and math.isnan(rec.wide("norm").loc[1, "2.weight"])
+
+
+def test_every_and_max_steps_are_checked():
+    model = _model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="every must be a positive int"):
+        GradientRecorder(model, opt, every=0)
+    with pytest.raises(TypeError, match="every must be a positive int, got float 2.0"):
+        GradientRecorder(model, opt, every=2.0)
+    with pytest.raises(ValueError, match="max_steps must be a positive int"):
+        GradientRecorder(model, opt, max_steps=-1)
+
+
+def test_history_stays_small_and_the_ring_keeps_memory_fixed():
+    torch.manual_seed(0)
+    model = nn.Sequential(*[nn.Linear(4, 4) for _ in range(20)])  # 40 tensors
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3)
+    for p in model.parameters():
+        p.grad = torch.randn_like(p)
+    with GradientRecorder(model, opt) as grown, GradientRecorder(model, opt, max_steps=50) as ring:
+        for _ in range(300):
+            opt.step()
+    cells = 300 * 40 * 5
+    assert len(grown.history) == cells
+    assert grown.history_bytes / cells <= 2 * 9 + 1  # 9 bytes a cell, at most doubled while growing
+    assert ring.history_bytes == pytest.approx(50 * 40 * 5 * 9, rel=0.7)  # rows for 50 steps only
+    assert sorted(ring.history["step"].unique()) == list(range(251, 301))
+    last = grown.history[grown.history["step"] > 250].reset_index(drop=True)
+    assert last.astype({"parameter": str, "statistic": str}).equals(ring.history.astype({"parameter": str, "statistic": str}))
+
+
+def test_every_k_steps_leaves_the_other_steps_alone():
+    model = _model()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    twin = _model()
+    plain = torch.optim.Adam(twin.parameters(), lr=1e-2)
+    with GradientRecorder(model, opt, every=4) as rec:
+        torch.manual_seed(5)
+        _train(model, opt, 9)
+    torch.manual_seed(5)
+    _train(twin, plain, 9)
+    assert all(torch.equal(a, b) for a, b in zip(model.parameters(), twin.parameters()))
+    assert sorted(rec.history["step"].unique()) == [1, 5, 9] and rec.steps == 9
+
+
+def test_table_grows_by_doubling_and_rings():
+    from helpers._table import Table
+
+    t = Table(2, rows=2)
+    for step in range(1, 6):
+        row = t.new_row(step)
+        t.ensure_slots(2)
+        t.write(row, np.array([1]), 0, np.array([[step, -step]]))
+    assert t.values.shape[:2] == (8, 2) and list(t.steps[t.order()]) == [1, 2, 3, 4, 5]
+    assert t.values[t.order(), 1, 0].tolist() == [1, 2, 3, 4, 5] and not t.present[t.order(), 0].any()
+    ring = Table(1, max_steps=3, rows=2)
+    for step in range(1, 8):
+        ring.write(ring.new_row(step), np.array([0]), 0, np.array([[step]]))
+    assert ring.values.shape[0] == 3 and list(ring.steps[ring.order()]) == [5, 6, 7]
+    assert ring.values[ring.order(), 0, 0].tolist() == [5, 6, 7]

@@ -167,3 +167,23 @@ def test_plot_lr_schedule_names_must_match_the_groups():
     for names in (["a", "b"], ["a", "b", "c", "d"]):
         with pytest.raises(ValueError, match=rf"has 3 parameter group\(s\), so give 3 name\(s\); got {len(names)}"):
             plot_lr_schedule(lambda: opt, step_lr, 4, names=names)
+
+
+def test_lr_recorder_every_and_ring_buffer_match_the_full_record():
+    model = nn.Linear(2, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=1.0, momentum=0.9)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+    with LRRecorder(opt) as full, LRRecorder(opt, every=3) as sparse, LRRecorder(opt, max_steps=4) as ring:
+        for _ in range(10):
+            opt.step()
+            sched.step()
+    h = full.history
+    assert list(h.columns) == ["step", "group", "lr", "momentum"]
+    assert h["lr"].tolist() == [1.0 * 0.5 ** (s // 2) for s in range(10)]  # what each step used
+    assert sparse.history.reset_index(drop=True).equals(h[h["step"].isin([1, 4, 7, 10])].reset_index(drop=True))
+    assert ring.history.reset_index(drop=True).equals(h[h["step"] > 6].reset_index(drop=True))
+    assert ring.history_bytes < full.history_bytes
+    with pytest.raises(ValueError, match="every must be a positive int"):
+        LRRecorder(opt, every=0)
+    with pytest.raises(TypeError, match="max_steps must be a positive int"):
+        LRRecorder(opt, max_steps="10")
