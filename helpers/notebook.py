@@ -12,6 +12,8 @@ import random
 import numpy as np
 import torch
 
+from ._checks import require_positive_int
+
 ENV_VAR = "NOTEBOOK_DEVICE"
 _KNOWN = ("cpu", "cuda", "mps")
 
@@ -106,24 +108,31 @@ def _short_tracebacks() -> None:
         shell.InteractiveTB.set_mode(mode="Minimal")
 
 
-def setup_notebook(seed: int = 0, device: str | torch.device | None = None) -> torch.device:
-    """Seed every RNG, set print options and pick the device; print a one-line report.
+def setup_notebook(seed: int = 0, device: str | torch.device | None = None, threads: int | None = 1) -> torch.device:
+    """Seed every RNG, set print options, PyTorch's CPU threads and the device; print a one-line report.
 
-    In IPython it also switches errors to their short form (type and message; ``%xmode
-    Context`` brings full tracebacks back).
+    ``threads`` (default 1) is passed to ``torch.set_num_threads``: the models in these
+    notebooks are tiny, and for them one thread is fastest; several threads also stall for
+    milliseconds per operation while other programs keep the cores busy. ``None`` keeps
+    PyTorch's default (one thread per core). In IPython it also switches errors to their
+    short form (type and message; ``%xmode Context`` brings full tracebacks back).
 
     Returns the ``torch.device`` the notebook should put its tensors and models on.
     Example: ``device = setup_notebook(seed=0)``.
     """
     from . import __version__
 
+    if threads is not None:
+        require_positive_int(threads, "threads")
     chosen = pick_device(device)
     seed_everything(seed)
+    if threads is not None:
+        torch.set_num_threads(threads)
     _short_tracebacks()
     torch.set_printoptions(precision=4, sci_mode=False)
     np.set_printoptions(precision=4, suppress=True)
     print(
         f"Python {platform.python_version()} | torch {torch.__version__} | "
-        f"helpers {__version__} | device: {chosen} | seed: {seed}"
+        f"helpers {__version__} | device: {chosen} | CPU threads: {torch.get_num_threads()} | seed: {seed}"
     )
     return chosen

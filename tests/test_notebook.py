@@ -72,6 +72,22 @@ def test_setup_notebook_prints_one_line_and_sets_print_options(capsys):
     torch.set_printoptions(profile="default")
 
 
+def test_setup_notebook_sets_cpu_threads(capsys):
+    before = torch.get_num_threads()
+    try:
+        setup_notebook(seed=0, device="cpu")
+        assert torch.get_num_threads() == 1 and "CPU threads: 1" in capsys.readouterr().out
+        torch.set_num_threads(2)
+        setup_notebook(seed=0, device="cpu", threads=None)  # PyTorch's setting is left alone
+        assert torch.get_num_threads() == 2 and "CPU threads: 2" in capsys.readouterr().out
+        for bad, error in ((0, ValueError), (1.5, TypeError), ("2", TypeError)):
+            with pytest.raises(error, match="threads must be a positive int"):
+                setup_notebook(seed=0, device="cpu", threads=bad)
+    finally:
+        torch.set_num_threads(before)
+        torch.set_printoptions(profile="default")
+
+
 def test_setup_notebook_is_reproducible(capsys):
     setup_notebook(seed=7, device="cpu")
     a = torch.randn(3)
