@@ -86,6 +86,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory):
     for path in nav.notebooks(NOTEBOOKS):
         shutil.copy(path, root / path.name)
     shutil.copytree(NOTEBOOKS / "solutions", root / "solutions")  # run_solutions(...) reads them
+    shutil.copytree(NOTEBOOKS / "distributed", root / "distributed", ignore=shutil.ignore_patterns("__pycache__"))  # 09's scripts
     before = _digest(NOTEBOOKS)
     port, token = _free_port(), secrets.token_hex(16)
     log = open(root / "server.log", "w")
