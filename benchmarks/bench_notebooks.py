@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import ast
 import os
+import resource
 import statistics
 import time
 from datetime import datetime
@@ -60,8 +61,16 @@ def imports_only(nb: nbformat.NotebookNode, optimizer: bool = False) -> nbformat
     return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("\n".join(dict.fromkeys(lines)))])
 
 
-def run(nb: nbformat.NotebookNode, folder: Path) -> tuple[float, list[tuple[float, int, str]]]:
-    """Seconds to execute ``nb`` in a fresh kernel, and (seconds, index, first line) per code cell."""
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run(nb: nbformat.NotebookNode, folder: Path) -> tuple[float, list[tuple[float, int, str]], float]:
+    """Seconds to execute ``nb`` in a fresh kernel, (seconds, index, first line) per code cell,
+    and the CPU seconds the kernel used (counted once it has exited: on a busy machine a
+    steadier measure than wall time)."""
+    cpu = _children_cpu()
     start = time.perf_counter()
     _client(nb, folder).execute()
     total = time.perf_counter() - start
@@ -72,7 +81,7 @@ def run(nb: nbformat.NotebookNode, folder: Path) -> tuple[float, list[tuple[floa
             began = datetime.fromisoformat(timing["iopub.execute_input"].replace("Z", "+00:00"))
             ended = datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))
             cells.append(((ended - began).total_seconds(), i, cell.source.splitlines()[0] if cell.source else ""))
-    return total, cells
+    return total, cells, _children_cpu() - cpu
 
 
 def main() -> None:
@@ -83,29 +92,35 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["NOTEBOOK_DEVICE"] = "cpu"
     paths = [p.resolve() for p in args.notebooks] or notebooks(ROOT / "notebooks")
-    suite = {"in one process": [0.0, 0.0, 0.0], "launching processes": [0.0, 0.0, 0.0]}
+    suite = {"in one process": [0.0] * 5, "launching processes": [0.0] * 5}
     print("floor: a fresh kernel that runs the notebook's imports; +optim: and builds one optimizer")
-    print(f"{'notebook':28} {'run s':>6} {'floor s':>8} {'ratio':>6} {'+optim s':>9} {'ratio':>6}   slowest cells (s, index, first line)")
+    print(f"{'notebook':28} {'run s':>6} {'floor s':>8} {'ratio':>6} {'+optim s':>9} {'ratio':>6} {'CPU s':>6} {'floor':>6}   slowest cells (s, index, first line)")
     for path in paths:
         source = nbformat.read(path, as_version=4)
-        runs, floors, optims, cells = [], [], [], []
+        runs, floors, optims, cells, cpus = [], [], [], [], []
         for _ in range(args.repeats):
-            seconds, timed = run(nbformat.from_dict(source), path.parent)
+            seconds, timed, cpu = run(nbformat.from_dict(source), path.parent)
             runs.append(seconds)
             cells.append(timed)
-            floors.append(run(imports_only(source), path.parent)[0])
+            floor_s, _, floor_cpu = run(imports_only(source), path.parent)
+            floors.append(floor_s)
             optims.append(run(imports_only(source, optimizer=True), path.parent)[0])
+            cpus.append((cpu, floor_cpu))
         t, f, o = statistics.median(runs), statistics.median(floors), statistics.median(optims)
+        c, cf = statistics.median(x for x, _ in cpus), statistics.median(y for _, y in cpus)
         per_cell = {i: (statistics.median(c[k][0] for c in cells), i, cells[0][k][2]) for k, (_, i, _) in enumerate(cells[0])}
         slowest = sorted(per_cell.values(), reverse=True)[: args.slowest]
         kind = "launching processes" if "run_distributed(" in "".join(c.source for c in source.cells) else "in one process"
-        for k, value in enumerate((t, f, o)):
+        for k, value in enumerate((t, f, o, c, cf)):
             suite[kind][k] += value
         shown = "; ".join(f"{s:.2f} [{i}] {line[:40]}" for s, i, line in slowest)
-        print(f"{path.stem:28} {t:6.2f} {f:8.2f} {t / f:6.2f} {o:9.2f} {t / o:6.2f}   {shown}", flush=True)
-    for kind, (t, f, o) in suite.items():
+        print(f"{path.stem:28} {t:6.2f} {f:8.2f} {t / f:6.2f} {o:9.2f} {t / o:6.2f} {c:6.2f} {cf:6.2f}   {shown}", flush=True)
+    for kind, (t, f, o, c, cf) in suite.items():
         if f:
-            print(f"suite ({kind}): {t:.1f} s against a floor of {f:.1f} s (ratio {t / f:.2f}), {o:.1f} s with the first optimizer (ratio {t / o:.2f})")
+            print(
+                f"suite ({kind}): {t:.1f} s against a floor of {f:.1f} s (ratio {t / f:.2f}), "
+                f"{o:.1f} s with the first optimizer (ratio {t / o:.2f}); kernel CPU {c:.1f} s against {cf:.1f} s (ratio {c / cf:.2f})"
+            )
 
 
 if __name__ == "__main__":

@@ -11,9 +11,10 @@ import torch
 from ._style import get_ax
 from .data import TinyMLP, make_spirals
 from .lr import LRRecorder
+from .optimizers import Lion
 from .surfaces import SURFACES, DivergedError, get_surface, plot_trajectories, trace_optimizer
 
-OPTIMIZERS = ("SGD", "Adam", "RMSprop", "LBFGS")
+OPTIMIZERS = ("SGD", "Adam", "RMSprop", "LBFGS", "Lion")
 
 
 def _png(size: tuple[float, float], draw: Callable[[Any], Any]) -> bytes:
@@ -33,7 +34,7 @@ def _png(size: tuple[float, float], draw: Callable[[Any], Any]) -> bytes:
 
 def make_optimizer_factory(name: str, lr: float, momentum: float = 0.0):
     """``params -> optimizer`` for one of ``OPTIMIZERS``; ``momentum`` is beta1 for Adam and
-    RMSprop's momentum (LBFGS has none)."""
+    Lion, RMSprop's momentum (LBFGS has none)."""
     if name not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {name!r}")
     if not lr > 0:
@@ -46,6 +47,8 @@ def make_optimizer_factory(name: str, lr: float, momentum: float = 0.0):
         return lambda p: torch.optim.Adam(p, lr=lr, betas=(momentum, 0.999))
     if name == "RMSprop":
         return lambda p: torch.optim.RMSprop(p, lr=lr, momentum=momentum)
+    if name == "Lion":
+        return lambda p: Lion(p, lr=lr, betas=(momentum, 0.99))
     return lambda p: torch.optim.LBFGS(p, lr=lr, max_iter=5, history_size=10)
 
 
@@ -73,16 +76,20 @@ def playground_run(
     return {"path": path, "diverged": diverged, "summary": summary}
 
 
-def optimizer_playground(fn: str = "rosenbrock", steps: int = 60) -> Any:
-    """A widget: pick an optimizer and a surface, move lr and momentum (beta1 for Adam),
-    and the trajectory redraws. Returns an ipywidgets ``VBox``."""
+def optimizer_playground(fn: str = "rosenbrock", steps: int = 60, optimizer: str = "SGD", lr: float = 1e-3) -> Any:
+    """A widget: pick an optimizer and a surface, move lr and momentum (beta1 for Adam and Lion),
+    and the trajectory redraws; ``optimizer`` and ``lr`` are the first ones shown. Returns an ipywidgets ``VBox``."""
     import ipywidgets as w
 
     get_surface(fn)
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {optimizer!r}")
+    if not 1e-4 <= lr <= 1:
+        raise ValueError(f"lr must be in [1e-4, 1] (the slider's range), got {lr}")
     controls = {
         "fn": w.Dropdown(options=sorted(SURFACES), value=fn, description="surface"),
-        "optimizer": w.Dropdown(options=list(OPTIMIZERS), value="SGD", description="optimizer"),
-        "lr": w.FloatLogSlider(value=1e-3, base=10, min=-4, max=0, step=0.1, description="lr", readout_format=".4f"),
+        "optimizer": w.Dropdown(options=list(OPTIMIZERS), value=optimizer, description="optimizer"),
+        "lr": w.FloatLogSlider(value=lr, base=10, min=-4, max=0, step=0.1, description="lr", readout_format=".4f"),
         "momentum": w.FloatSlider(value=0.9, min=0.0, max=0.99, step=0.01, description="momentum"),
     }
     summary = w.HTML(layout=w.Layout(min_height="1.5em"))
@@ -101,7 +108,7 @@ def optimizer_playground(fn: str = "rosenbrock", steps: int = 60) -> Any:
         )
 
     def relabel(*_: Any) -> None:
-        controls["momentum"].description = {"Adam": "beta1", "LBFGS": "(unused)"}.get(controls["optimizer"].value, "momentum")
+        controls["momentum"].description = {"Adam": "beta1", "Lion": "beta1", "LBFGS": "(unused)"}.get(controls["optimizer"].value, "momentum")
 
     controls["optimizer"].observe(relabel, names="value")
     for c in controls.values():

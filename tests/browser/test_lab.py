@@ -164,9 +164,11 @@ def check_lr_groups_playground(page) -> None:
 
 
 def check_optimizer_playground(page) -> None:
-    wait_for(page, lambda t: t.startswith("SGD"), "its first result")
+    # 06 opens it on SGD, 08 on Lion (optimizer_playground(..., optimizer="Lion")).
+    first = wait_for(page, lambda t: t.startswith(("SGD", "Lion")), "its first result")
     before_png = picture(page)
-    page.locator(".widget-dropdown", has_text="optimizer").locator("select").select_option("Adam")
+    choose = page.locator(".widget-dropdown", has_text="optimizer").locator("select")
+    choose.select_option("Adam")
     wait_for(page, lambda t: t.startswith("Adam"), "an Adam result after choosing Adam")
     assert slider(page, "beta1").count() == 1, "the momentum slider was not relabelled beta1 by the kernel"
     readout = press(page, "lr", "ArrowRight", 5)
@@ -177,9 +179,39 @@ def check_optimizer_playground(page) -> None:
 
     wait_for(page, shows_new_lr, f"the lr the slider reads ({readout})")
     assert picture(page) != before_png, "the picture did not change"
+    # Lion, computed in the kernel by helpers.optimizers.Lion, keeps the lr the slider reads.
+    choose.select_option("Lion" if first.startswith("SGD") else "SGD")
+    other = "Lion" if first.startswith("SGD") else "SGD"
+    wait_for(page, lambda t: t.startswith(other) and shows_new_lr(t), f"a {other} result at lr {readout}")
+    assert slider(page, "beta1" if other == "Lion" else "momentum").count() == 1, f"the slider was not relabelled for {other}"
 
 
-WIDGET_CHECKS = {"lr_groups_playground": check_lr_groups_playground, "optimizer_playground": check_optimizer_playground}
+def check_schedule_playground(page) -> None:
+    wait_for(page, lambda t: t.startswith("warmup_cosine: peak lr"), "its first result")
+    before_png = picture(page)
+    warmup = press(page, "warm-up", "ArrowRight", 3)
+
+    def peak_at_warmup(text: str) -> bool:  # the kernel finds the step where each group first peaks
+        return f"at step {int(warmup)}," in text and f"at step {int(warmup)};" in text
+
+    wait_for(page, peak_at_warmup, f"both groups peaking at the warm-up's last step ({warmup:g})")
+    head = press(page, "head lr", "ArrowRight", 2)
+
+    def shows_head_peak(text: str) -> bool:
+        match = re.search(r"head ([0-9.e-]+) at step", text)
+        return bool(match) and abs(float(match.group(1)) - head) < 6e-5 + 1e-3 * head
+
+    wait_for(page, shows_head_peak, f"the head's peak lr the slider reads ({head})")
+    page.locator(".widget-dropdown", has_text="schedule").locator("select").select_option("step")
+    wait_for(page, lambda t: t.startswith("step: peak lr") and "at step 1," in t, "the step schedule, peaking at step 1")
+    assert picture(page) != before_png, "the picture did not change"
+
+
+WIDGET_CHECKS = {
+    "lr_groups_playground": check_lr_groups_playground,
+    "optimizer_playground": check_optimizer_playground,
+    "schedule_playground": check_schedule_playground,
+}
 
 
 def test_every_widget_has_a_browser_check():
