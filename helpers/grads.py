@@ -373,26 +373,33 @@ class _Big:
         self.n = np.array([p.numel() for p in params], dtype=np.float64)
 
     def before(self, params: list[torch.Tensor], grads: list[torch.Tensor], zeros: bool) -> np.ndarray:
-        rows = []
+        scalars: list[torch.Tensor] = []
         for i in self.where:
             flat = grads[i].reshape(-1)
             if flat.dtype not in (torch.float32, torch.float64):
                 flat = flat.float()
-            low, high = torch.aminmax(flat)
-            row = [flat.sum(), torch.dot(flat, flat), torch.maximum(low.abs(), high.abs())]
+            scalars += [flat.sum(), torch.dot(flat, flat), *torch.aminmax(flat)]
             if zeros:
-                row.append(torch.count_nonzero(flat))
-            rows.append(row)
+                scalars.append(torch.count_nonzero(flat))
         torch._foreach_copy_(self.copies, [params[i] for i in self.where])
-        for row, copy in zip(rows, self.copies):
+        for copy in self.copies:
             flat = copy.reshape(-1)
-            row += [flat.sum(), torch.dot(flat, flat)]
-        return torch.stack([torch.stack(row).to(torch.float64) for row in rows]).cpu().numpy()
+            scalars += [flat.sum(), torch.dot(flat, flat)]
+        # One stack and one copy to the host for all the numbers (stack promotes the dtypes).
+        m = torch.stack(scalars).to(torch.float64).cpu().numpy()
+        k = len(self.where)
+        g = m[: len(m) - 2 * k].reshape(k, -1)
+        w = m[len(m) - 2 * k :].reshape(k, 2)
+        max_abs = np.maximum(np.abs(g[:, 2]), np.abs(g[:, 3]))
+        return np.column_stack([g[:, 0], g[:, 1], max_abs, *([g[:, 4]] if zeros else []), w[:, 0], w[:, 1]])
 
     def after(self, params: list[torch.Tensor]) -> np.ndarray:
         torch._foreach_sub_(self.copies, [params[i] for i in self.where])  # before - after
-        sums = [torch.stack([c.sum(), torch.dot(c.reshape(-1), c.reshape(-1))]).to(torch.float64) for c in self.copies]
-        return torch.stack(sums).cpu().numpy()
+        scalars: list[torch.Tensor] = []
+        for copy in self.copies:
+            flat = copy.reshape(-1)
+            scalars += [flat.sum(), torch.dot(flat, flat)]
+        return torch.stack(scalars).to(torch.float64).cpu().numpy().reshape(-1, 2)
 
 
 class _Plan:
