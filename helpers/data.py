@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import math
+from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -75,6 +79,26 @@ class BlogNet(nn.Module):
         return self.fc1(x.flatten(1))
 
 
+@functools.lru_cache(maxsize=1)
+def _digits() -> tuple[np.ndarray, np.ndarray]:
+    """The pixels (1797 x 64) and labels of ``sklearn.datasets.load_digits()``.
+
+    Read straight from the CSV file scikit-learn ships, without importing scikit-learn (whose
+    import takes over a second, more than the lessons that use the data); if the file is not
+    where it was, ``load_digits()`` itself.
+    """
+    spec = importlib.util.find_spec("sklearn")
+    if spec is not None and spec.submodule_search_locations:
+        path = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / "digits.csv.gz"
+        if path.is_file():
+            table = np.loadtxt(path, delimiter=",", dtype=np.float64)
+            return table[:, :-1], table[:, -1].astype(np.int64)
+    from sklearn.datasets import load_digits
+
+    data = load_digits()
+    return data.data, data.target
+
+
 def digits_task(
     digits: tuple[int, ...], seed: int = 0, test_fraction: float = 0.25, device: str | torch.device = "cpu"
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -84,16 +108,14 @@ def digits_task(
     Returns ``(X_train, y_train, X_test, y_test)``: pixels scaled to [0, 1], shape ``(n, 64)``.
     Example: ``X, y, X_test, y_test = digits_task((0, 1, 2, 3, 4))``.
     """
-    from sklearn.datasets import load_digits
-
     wanted = tuple(digits)
     if not wanted or len(set(wanted)) != len(wanted) or not all(isinstance(d, int) and 0 <= d <= 9 for d in wanted):
         raise ValueError(f"digits must be distinct integers from 0 to 9, got {digits!r}")
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction}")
-    data = load_digits()
-    X = torch.tensor(data.data, dtype=torch.float32) / 16.0
-    y = torch.tensor(data.target, dtype=torch.long)
+    pixels, labels = _digits()
+    X = torch.tensor(pixels, dtype=torch.float32) / 16.0
+    y = torch.tensor(labels, dtype=torch.long)
     keep = torch.isin(y, torch.tensor(wanted))
     X, y = X[keep], y[keep]
     y = torch.tensor([wanted.index(int(v)) for v in y], dtype=torch.long)

@@ -47,3 +47,22 @@ def test_digits_task_relabels_and_splits():
         digits_task((1, 1))
     with pytest.raises(ValueError, match="test_fraction"):
         digits_task((1, 2), test_fraction=1.5)
+
+
+def test_digits_are_read_without_importing_sklearn_and_equal_load_digits():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from helpers.data import _digits\n"
+        "pixels, labels = _digits()\n"
+        "assert 'sklearn' not in sys.modules, 'sklearn was imported'\n"
+        "from sklearn.datasets import load_digits\n"
+        "import numpy as np\n"
+        "d = load_digits()\n"
+        "assert np.array_equal(pixels, d.data) and np.array_equal(labels, d.target)\n"
+        "assert pixels.dtype == d.data.dtype and labels.dtype == np.int64\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
