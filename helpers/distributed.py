@@ -477,9 +477,16 @@ def _torchrun_main(argv: list[str]) -> None:
     except BaseException:  # noqa: BLE001 - torchrun's ChildFailedError: the ranks' own files say why
         traceback.print_exc()
         code = 1
-    stop = getattr(getattr(forkserver, "_forkserver", None), "_stop", None)
+    server = getattr(forkserver, "_forkserver", None)
+    pid = getattr(server, "_forkserver_pid", None)
+    if pid is not None:
+        try:  # torchrun has joined every rank: the server's own teardown (a second with torch loaded) serves nothing
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    stop = getattr(server, "_stop", None)
     if stop is not None:
-        stop()  # end the fork server and reap it: an orphan would stay a zombie where PID 1 reaps nothing
+        stop()  # reap the fork server (an orphan would stay a zombie where PID 1 reaps nothing) and remove its socket
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)  # skip the interpreter's teardown (a second or more with torch loaded)

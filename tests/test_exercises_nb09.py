@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -63,11 +65,12 @@ def test_zero_shares_follows_the_rule():
 ZERO_WRONG = {
     "the whole state (DDP)": (55400, "what every rank keeps under DDP"),
     "half the state": (27700, "does not cut tensors in halves"),
-    "rank 0's share": (32772, "the other rank's share"),
+    "rank 0's share (or the tie to the higher rank)": (32772, "on a tie (at the start both hold 0 numbers) the lower rank"),
     "dealt out in model order": (1116, "in model order"),
     "sorted, dealt out in turn": (16988, "dealt the tensors out in turn"),
     "no step counters": (22608, "left out the step counters"),
     "a step for every tensor": (22632, "a step for every tensor of the model"),
+    "an 8-byte step": (22648, "8 bytes for each step"),
     "one moment": (11324, "one moment per number"),
     "the tensors themselves": (11304, "the size of rank 1's tensors themselves"),
     "three moments": (33932, "three moments"),
@@ -75,6 +78,7 @@ ZERO_WRONG = {
     "8 bytes a number": (45256, "8 bytes a number"),
     "bits": (8 * EXPECTED, "that is bits"),
     "a fraction": (22628.5, "a whole number"),
+    "almost whole": (22628.000001, "you said 22628.000001: a number of bytes is a whole number"),
     "text": ("22628", "without quotes"),
     "a list": ([22608, 20], "give one number of bytes"),
     "something else": (12345, "largest first"),
@@ -149,6 +153,12 @@ def test_save_once_accepts(answer, capsys):
     assert capsys.readouterr().out.startswith("Correct!")
 
 
+def save_pickled(state, path, rank):
+    if rank == 0:
+        with open(path, "wb") as f:
+            pickle.dump(state, f)
+
+
 def stub(state, path, rank):
     raise NotImplementedError
 
@@ -166,6 +176,7 @@ SAVE_WRONG = {
     "part of the state": (lambda s, p, r: torch.save({"model": s["model"]}, p) if r == 0 else None, "holds only ['model']"),
     "a file in the working directory": (lambda s, p, r: torch.save(s, "checkpoint_rank0.pt") if r == 0 else None, "files other than path"),
     "the process group's rank": (lambda s, p, r: torch.save(s, p) if dist.get_rank() == 0 else None, "use the rank argument"),
+    "pickle.dump instead of torch.save": (save_pickled, "cannot read the file"),
     "pickled with a lambda": (lambda s, p, r: torch.save({**s, "f": print}, p) if r == 0 else None, "cannot read the file"),
     "passes the result": (None, "pass your function itself"),
     "wrong parameters": (lambda s, p: torch.save(s, p), "the checker calls it as"),
@@ -179,6 +190,13 @@ def test_save_once_rejects_with_a_hint(case, capsys):
     out = capsys.readouterr().out
     assert out.startswith("Not yet.") and hint in out, out
     assert "The expected answer" not in out and "failed on its own" not in out and "if rank == 0" not in out
+
+
+def test_save_once_reading_a_foreign_file_warns_nothing(capsys):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert not check_save_once(save_pickled)
+    assert caught == [] and capsys.readouterr().err == ""
 
 
 def test_save_once_stub_is_not_done_and_reveal_shows_the_fix(capsys):

@@ -6,6 +6,7 @@ import contextlib
 import copy
 import math
 import tempfile
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -76,7 +77,7 @@ def check_zero_bytes(answer: Any) -> Verdict:
     if isinstance(got, Verdict):
         return got
     if not math.isfinite(got) or got != int(got):
-        return wrong(f"you said {got:g}: a number of bytes is a whole number", "whole tensors, 4 bytes a float32 number", expected=reveal)
+        return wrong(f"you said {got!r}: a number of bytes is a whole number", "whole tensors, 4 bytes a float32 number", expected=reveal)
     got = int(got)
     if got == expected:
         return right(f"{expected} bytes: rank {ZERO_RANK} holds {listed}; Adam keeps two moments and a step for each.")
@@ -95,7 +96,7 @@ def check_zero_bytes(answer: Any) -> Verdict:
         ((total + 1) // 2, "that is the whole state divided by 2, but ZeRO does not cut tensors in halves",
          "ZeRO hands out whole tensors, so the shares are rarely equal: find which tensors rank 1 gets"),
         (_adam_bytes(other), "that is the other rank's share",
-         "ranks count from 0: the question asks for rank 1"),
+         "ranks count from 0, the question asks for rank 1; and on a tie (at the start both hold 0 numbers) the lower rank gets the tensor"),
         (_adam_bytes(in_order), "you dealt the tensors out in model order, one rank after the other",
          "ZeRO sorts the tensors by size, largest first, and gives each to the rank holding the fewest numbers so far"),
         (_adam_bytes(alternating), "you sorted by size but dealt the tensors out in turn",
@@ -103,6 +104,8 @@ def check_zero_bytes(answer: Any) -> Verdict:
         (2 * 4 * sum(mine), "you left out the step counters", "Adam keeps a 4-byte float32 'step' for each tensor it trains"),
         (steps_all, "you counted a step for every tensor of the model",
          "rank 1's Adam keeps steps only for the tensors it holds"),
+        (2 * 4 * sum(mine) + 8 * len(mine), "you counted 8 bytes for each step",
+         "Adam's step is a 0-d float32 tensor: 4 bytes"),
         (4 * sum(mine) + 4 * len(mine), "you counted one moment per number", "Adam keeps two: exp_avg and exp_avg_sq"),
         (4 * sum(mine), "that is the size of rank 1's tensors themselves, not of Adam's state for them",
          "Adam keeps two tensors of each size (exp_avg, exp_avg_sq) plus a step"),
@@ -181,7 +184,9 @@ def check_save_once(save: Callable[[dict, str, int], Any]) -> Verdict:
             written[rank] = _files(folder)
             if "checkpoint.pt" in written[rank]:
                 try:
-                    contents[rank] = torch.load(folder / "checkpoint.pt", weights_only=True)
+                    with warnings.catch_warnings():  # e.g. a pickle.dump file: its warning would only repeat the error
+                        warnings.simplefilter("ignore")
+                        contents[rank] = torch.load(folder / "checkpoint.pt", weights_only=True)
                 except Exception as exc:  # a file torch.load cannot read
                     contents[rank] = exc
     writers = [r for r in range(SAVE_RANKS) if written[r]]

@@ -58,6 +58,11 @@ def local(t):
     return t.to_local() if hasattr(t, "to_local") else t
 
 
+def describe(t):
+    """What this rank holds of a tensor: its type, global shape, local shape and (for a DTensor) placements."""
+    return {"type": type(t).__name__, "global": tuple(t.shape), "local": tuple(local(t).shape), "placements": str(getattr(t, "placements", ""))}
+
+
 def state_bytes(optimizer):
     """Bytes of optimizer state this rank holds (its local shards only)."""
     return sum(local(v).numel() * local(v).element_size() for s in optimizer.state.values() for v in s.values() if torch.is_tensor(v))

@@ -32,6 +32,7 @@ def lesson(rank, world, device, folder):
         "state_entries": len(optimizer.state),
         "state_digest": digest(optimizer_tensors(optimizer.state_dict())),
         "model_digest": digest(model.parameters()),
+        "grads": {name: p.grad.detach().cpu().clone() for name, p in model.module.named_parameters()},  # the last step's
         "loaded_state_digest": digest(optimizer_tensors(fresh_optimizer.state_dict())),
         "loaded_model_digest": digest(fresh.parameters()),
         "files": sorted(os.listdir(folder)),

@@ -10,7 +10,7 @@ from torch.distributed.checkpoint.state_dict import StateDictOptions, get_optimi
 from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import fully_shard
 
-from common import LR, build_model, local, state_bytes, train
+from common import LR, build_model, describe, state_bytes, train
 
 FULL_ON_RANK_0 = StateDictOptions(full_state_dict=True, cpu_offload=True)
 
@@ -55,11 +55,9 @@ def lesson(rank, world, device, folder):
     # --- part: train ---
     model, optimizer = sharded(device)
     train(model, optimizer, steps=3, device=device)
-    weight = model[0].weight
-    moments = optimizer.state[weight]
-    shapes = {
-        name: {"type": type(t).__name__, "global": tuple(t.shape), "local": tuple(local(t).shape), "placements": str(getattr(t, "placements", ""))}
-        for name, t in [("weight", weight), ("exp_avg", moments["exp_avg"]), ("exp_avg_sq", moments["exp_avg_sq"]), ("step", moments["step"])]
+    shapes = {  # every parameter and its Adam state, as this rank holds them
+        name: {"param": describe(p), **{key: describe(t) for key, t in optimizer.state[p].items()}}
+        for name, p in model.named_parameters()
     }
 
     # --- part: save ---
@@ -77,7 +75,7 @@ def lesson(rank, world, device, folder):
 
     # --- part: report ---
     live = get_optimizer_state_dict(model, optimizer, options=FULL_ON_RANK_0)  # not copied
-    shares_step = bool(live) and live["state"]["0.weight"]["step"] is optimizer.state[model[0].weight]["step"]
+    shares_step = bool(live) and all(live["state"][name]["step"] is optimizer.state[p]["step"] for name, p in model.named_parameters())
     return {
         "state_bytes": state_bytes(optimizer),
         "shapes": shapes,

@@ -4,6 +4,7 @@ Each rank joins the process group, runs the lessons named on the command line in
 reports {lesson: what it returned} back to the notebook.
 """
 
+import os
 import sys
 
 import torch.distributed as dist
@@ -21,7 +22,7 @@ LESSONS = {"ddp": ddp.lesson, "zero": zero.lesson, "fsdp": fsdp.lesson, "resume"
 
 rank, world, device = join()
 folder, names = sys.argv[1], sys.argv[2:]
-results = {"rank": rank, "world": world, "backend": dist.get_backend()}
+results = {"rank": rank, "world": world, "backend": dist.get_backend(), "env": (os.environ["RANK"], os.environ["WORLD_SIZE"])}
 for name in names:
     results[name] = LESSONS[name](rank, world, device, folder)
 report(results)

@@ -14,6 +14,10 @@ def lesson(rank, world, device, folder):
     train(model, optimizer, steps=3, device=device)
     mine = optimizer.optim  # the Adam this rank runs, over its share of the parameters only
 
+    tensors = [torch.zeros(n, device=device, requires_grad=True) for n in (10, 50, 30, 30)]  # unequal sizes
+    rule = ZeroRedundancyOptimizer(tensors, optimizer_class=torch.optim.Adam, lr=LR)
+    rule_sizes = [p.numel() for group in rule.optim.param_groups for p in group["params"]]  # what this rank got
+
     # --- part: consolidate ---
     try:
         optimizer.state_dict()  # the full state is on no rank yet
@@ -35,6 +39,7 @@ def lesson(rank, world, device, folder):
         "state_bytes": state_bytes(mine),
         "owned": [names[id(p)] for group in mine.param_groups for p in group["params"]],
         "model_digest": digest(model.parameters()),
+        "rule_sizes": rule_sizes,
         "before_consolidate": before,
         "after_consolidate": after,
     }
