@@ -8,6 +8,9 @@ variant alike, the median step time of:
 - floor: hooks that do only the minimal work a recorder of updates needs (one read of every
   gradient with ``torch._foreach_norm``, a copy of every weight before the step with
   ``torch._foreach_copy_``, one read of every weight after it with ``torch._foreach_sub_``);
+- sums: the floor plus the reductions the default statistics need (sum, sum of squares and
+  min/max of every gradient; sum and sum of squares of every weight copy and every update),
+  one tensor at a time, with nothing kept: the work of the statistics without bookkeeping;
 - recorded: ``GradientRecorder`` (default statistics) + ``LRRecorder``.
 It prints the ratios to plain, repeated ``--repeats`` times (median and range), then the
 history costs: bytes per (step, parameter, statistic) and the time to build ``history`` and
@@ -76,6 +79,29 @@ class Floor:
             h.remove()
 
 
+class Sums(Floor):
+    """The floor plus the reductions the default statistics need, with no bookkeeping at all:
+    sum, sum of squares and min/max of every gradient, sum and sum of squares of every weight
+    before the step and of every update."""
+
+    @torch.no_grad()
+    def pre(self, *args) -> None:
+        for p in self.params:
+            g = p.grad.reshape(-1)
+            g.sum(), torch.dot(g, g), torch.aminmax(g)
+        torch._foreach_copy_(self.copies, self.params)
+        for c in self.copies:
+            c = c.reshape(-1)
+            c.sum(), torch.dot(c, c)
+
+    @torch.no_grad()
+    def post(self, *args) -> None:
+        torch._foreach_sub_(self.copies, self.params)
+        for c in self.copies:
+            c = c.reshape(-1)
+            c.sum(), torch.dot(c, c)
+
+
 def make(factory, seed: int = 0):
     torch.manual_seed(seed)
     model = factory()
@@ -95,8 +121,9 @@ def one_run(name: str, steps: int) -> dict[str, float]:
     factory, width, batch, every = SCENARIOS[name]
     torch.manual_seed(1)
     x, y = torch.randn(batch, width), torch.randn(batch, width)
-    variants = {v: make(factory) for v in ("plain", "floor", "recorded")}
+    variants = {v: make(factory) for v in ("plain", "floor", "sums", "recorded")}
     floor = Floor(variants["floor"][1])
+    sums = Sums(variants["sums"][1])
     model, opt = variants["recorded"]
     options = {"every": every} if every != 1 else {}  # (so that older versions without every= run too)
     grads = GradientRecorder(model, opt, **options).start()
@@ -110,10 +137,11 @@ def one_run(name: str, steps: int) -> dict[str, float]:
         for v, (m, o) in variants.items():
             times[v] += [step(m, o, x, y) for _ in range(block)]
     floor.remove()
+    sums.remove()
     grads.remove()
     lrs.remove()
     med = {v: statistics.median(t) for v, t in times.items()}
-    return {"plain_ms": med["plain"] * 1e3, "floor": med["floor"] / med["plain"], "recorded": med["recorded"] / med["plain"]}
+    return {"plain_ms": med["plain"] * 1e3, **{v: med[v] / med["plain"] for v in ("floor", "sums", "recorded")}}
 
 
 def history_costs(steps: int = 1000, tensors: int = 400) -> dict[str, float]:
@@ -147,7 +175,7 @@ def main() -> None:
     parser.add_argument("--only", choices=[*SCENARIOS, "history"], help="one scenario only")
     args = parser.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {args.repeats} runs of {args.steps} steps per variant")
-    print(f"{'scenario':24} {'plain ms':>9} {'floor':>7} {'recorded':>9}   recorded, min-max of runs")
+    print(f"{'scenario':24} {'plain ms':>9} {'floor':>7} {'sums':>7} {'recorded':>9}   recorded, min-max of runs")
     for name in SCENARIOS:
         if args.only and args.only != name:
             continue
@@ -159,7 +187,8 @@ def main() -> None:
         rec = [r["recorded"] for r in runs]
         print(
             f"{name:24} {statistics.median(r['plain_ms'] for r in runs):9.2f} "
-            f"{statistics.median(r['floor'] for r in runs):7.3f} {statistics.median(rec):9.3f}   {min(rec):.3f}-{max(rec):.3f}",
+            f"{statistics.median(r['floor'] for r in runs):7.3f} {statistics.median(r['sums'] for r in runs):7.3f} "
+            f"{statistics.median(rec):9.3f}   {min(rec):.3f}-{max(rec):.3f}",
             flush=True,
         )
     if args.only in (None, "history"):

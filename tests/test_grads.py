@@ -484,21 +484,25 @@ def _reference_row(grad: torch.Tensor, before: torch.Tensor, after: torch.Tensor
     }
 
 
-def _mixed_model(dtype):
-    """A small tensor, a big one (the one-by-one reductions of the bulk path) and a 1-element one."""
+def _mixed_model(dtype, many=True):
+    """Enough small tensors for the flat-buffer path, a big one and a 1-element one (both
+    reduced one by one), and a norm-like weight far from zero (1 + small noise)."""
     torch.manual_seed(0)
     model = nn.Module()
     model.small = nn.Parameter(torch.randn(8, 5).to(dtype))
     model.big = nn.Parameter(torch.randn(grads.BIG + 7).to(dtype))
     model.one = nn.Parameter(torch.randn(1).to(dtype))
+    model.scale = nn.Parameter((1 + 1e-2 * torch.randn(6)).to(dtype))
+    if many:
+        model.many = nn.ParameterList([nn.Parameter(torch.randn(3, 4).to(dtype)) for _ in range(grads.FEW)])
     return model
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
-@pytest.mark.parametrize("path", ["bulk", "one by one"])
+@pytest.mark.parametrize("path", ["bulk", "few", "one by one"])
 @pytest.mark.parametrize("every, max_steps", [(1, None), (3, None), (1, 4), (2, 3)])
 def test_recorded_numbers_equal_the_references(dtype, path, every, max_steps, monkeypatch):
-    model = _mixed_model(dtype)
+    model = _mixed_model(dtype, many=path != "few")
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     rec = GradientRecorder(model, opt, stats=list(STATS), every=every, max_steps=max_steps)
     if path == "one by one":
@@ -518,17 +522,20 @@ def test_recorded_numbers_equal_the_references(dtype, path, every, max_steps, mo
                 opt.step()
                 if (step - 1) % every == 0:
                     expected[step] = {n: _reference_row(p.grad, before[n], p.detach()) for n, p in model.named_parameters()}
+                    kinds = {type(part).__name__ for part in rec._plan.parts}
+                    assert kinds == {"bulk": {"_Small", "_Big"}, "few": {"_Big"}, "one by one": set()}[path], kinds
     steps = sorted(expected)[-max_steps:] if max_steps else sorted(expected)
     h = rec.history
+    names = [n for n, _ in model.named_parameters()]
     assert sorted(h["step"].unique()) == steps and rec.steps == 10
-    assert len(h) == len(steps) * 3 * 6
+    assert len(h) == len(steps) * len(names) * 6
     got = h.set_index(["step", "parameter", "statistic"])["value"]
     for step in steps:
         for name, row in expected[step].items():
             for stat, value in row.items():
                 assert got[(step, name, stat)] == pytest.approx(value, rel=2e-5, abs=1e-12), (step, name, stat)
     wide = rec.wide("update_ratio")
-    assert list(wide.index) == steps and list(wide.columns) == ["small", "big", "one"]
+    assert list(wide.index) == steps and list(wide.columns) == names
     for step in steps:
         assert wide.loc[step, "big"] == got[(step, "big", "update_ratio")]
 
