@@ -291,14 +291,6 @@ def _slow_ratio(p: torch.Tensor, before: torch.Tensor | None) -> float:
 # them have gradients stay the same; the numbers come back in one .cpu() per step and land in
 # a preallocated NumPy table (helpers/_table.py), turned into a DataFrame only when read.
 BIG = 1 << 15
-FEW = 16
-
-
-def _measure_dtype(p: torch.Tensor) -> torch.dtype:
-    """float64 for a small tensor (float32 on MPS, which has no float64), else float32 or float64."""
-    if p.numel() < BIG:
-        return torch.float32 if p.device.type == "mps" else torch.float64
-    return p.dtype if p.dtype in (torch.float32, torch.float64) else torch.float32
 
 
 class _Small:
@@ -372,21 +364,20 @@ class _Small:
 
 
 class _Big:
-    """Tensors of one device reduced one by one (big ones, or a few small ones); weight copies
-    kept between steps. A small tensor is measured in float64 (cheap at its size), where
-    ``E[x^2] - E[x]^2`` keeps its digits even for a weight far from zero (a norm's scale)."""
+    """Big tensors of one device, each reduced on its own; weight copies kept between steps."""
 
     def __init__(self, params: list[torch.Tensor], where: list[int]):
         self.where = where
-        self.copies = [torch.empty(p.shape, dtype=_measure_dtype(p), device=p.device) for p in params]
+        wide = (torch.float32, torch.float64)
+        self.copies = [torch.empty(p.shape, dtype=p.dtype if p.dtype in wide else torch.float32, device=p.device) for p in params]
         self.n = np.array([p.numel() for p in params], dtype=np.float64)
 
     def before(self, params: list[torch.Tensor], grads: list[torch.Tensor], zeros: bool) -> np.ndarray:
         scalars: list[torch.Tensor] = []
-        for i, copy in zip(self.where, self.copies):
+        for i in self.where:
             flat = grads[i].reshape(-1)
-            if flat.dtype != copy.dtype:
-                flat = flat.to(copy.dtype)
+            if flat.dtype not in (torch.float32, torch.float64):
+                flat = flat.float()
             scalars += [flat.sum(), torch.dot(flat, flat), *torch.aminmax(flat)]
             if zeros:
                 scalars.append(torch.count_nonzero(flat))
@@ -427,12 +418,8 @@ class _Plan:
                 small.setdefault((p.device, p.dtype), []).append(i)
             else:
                 big.setdefault(p.device, []).append(i)
-        for (device, _), ws in list(small.items()):
-            if len(ws) < FEW:  # a few small tensors cost less one by one than the bulk path's fixed steps
-                big.setdefault(device, []).extend(ws)
-                del small[(device, _)]
         self.parts: list[_Small | _Big] = [_Small([params[i] for i in w], w) for ws in small.values() for w in _chunks(ws, params)]
-        self.parts += [_Big([params[i] for i in sorted(w)], sorted(w)) for w in big.values()]
+        self.parts += [_Big([params[i] for i in w], w) for w in big.values()]
 
 
 def _chunks(where: list[int], params: list[torch.Tensor]) -> list[list[int]]:
