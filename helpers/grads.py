@@ -391,6 +391,8 @@ class _Big:
         g = m[: len(m) - 2 * k].reshape(k, -1)
         w = m[len(m) - 2 * k :].reshape(k, 2)
         max_abs = np.maximum(np.abs(g[:, 2]), np.abs(g[:, 3]))
+        _refine(g, [grads[i] for i in self.where])
+        _refine(w, self.copies)
         return np.column_stack([g[:, 0], g[:, 1], max_abs, *([g[:, 4]] if zeros else []), w[:, 0], w[:, 1]])
 
     def after(self, params: list[torch.Tensor]) -> np.ndarray:
@@ -399,7 +401,25 @@ class _Big:
         for copy in self.copies:
             flat = copy.reshape(-1)
             scalars += [flat.sum(), torch.dot(flat, flat)]
-        return torch.stack(scalars).to(torch.float64).cpu().numpy().reshape(-1, 2)
+        u = torch.stack(scalars).to(torch.float64).cpu().numpy().reshape(-1, 2)
+        _refine(u, self.copies)
+        return u
+
+
+def _refine(sums: np.ndarray, tensors: list[torch.Tensor]) -> None:
+    """Redo in float64 the (sum, sum of squares) rows of ``sums`` that float32 cannot trust.
+
+    The spread comes from ``E[x^2] - E[x]^2``; when the mean is large next to the spread (a
+    norm's scale of 1 +- 1e-3, a constant tensor) the float32 sums cancel and leave noise. Such
+    tensors (variance under 1% of ``E[x^2]``) are summed again in float64; the others, nearly
+    all, keep their fast float32 sums.
+    """
+    n = np.array([t.numel() for t in tensors], dtype=np.float64)
+    mean_square = sums[:, 1] / n
+    variance = mean_square - (sums[:, 0] / n) ** 2
+    for i in np.flatnonzero(variance < 0.01 * mean_square):
+        flat = tensors[i].detach().reshape(-1).double()
+        sums[i, 0], sums[i, 1] = flat.sum().item(), torch.dot(flat, flat).item()
 
 
 class _Plan:
@@ -526,15 +546,17 @@ class GradientRecorder:
         self._pending = None
         if (self.steps - 1) % self.every:
             return
-        try:
-            self._measure_before(optimizer, one_by_one=False)
-        except Exception:
-            self._plan = self._plan_key = None
+        # inf or NaN in a gradient or weight is recorded as such, without NumPy's warnings.
+        with np.errstate(all="ignore"):
             try:
-                self._measure_before(optimizer, one_by_one=True)
-            except Exception as exc:
-                self._pending = None
-                self._warn_once("the gradients", exc)
+                self._measure_before(optimizer, one_by_one=False)
+            except Exception:
+                self._plan = self._plan_key = None
+                try:
+                    self._measure_before(optimizer, one_by_one=True)
+                except Exception as exc:
+                    self._pending = None
+                    self._warn_once("the gradients", exc)
 
     def _slot(self, p: torch.Tensor, g: int) -> int:
         name = self._names.get(id(p)) or self._name_later(p, g)
@@ -550,7 +572,12 @@ class GradientRecorder:
         params = [p for group in groups for p in group["params"]]
         with torch.no_grad():
             grads = [p.grad for p in params]
-            key = (one_by_one, tuple(map(id, params)), tuple(None if g is None else g.layout for g in grads))
+            # A parameter keeps its id when .data is replaced or the model is cast (.double()):
+            # its shape, dtype and device are part of the key too.
+            key = (
+                one_by_one,
+                tuple((id(p), p.shape, p.dtype, p.device, None if g is None else g.layout) for p, g in zip(params, grads)),
+            )
             if key != self._plan_key:
                 self._plan, self._plan_key = _Plan(params, grads, one_by_one), key
                 group_of = [g for g, group in enumerate(groups) for _ in group["params"]]
@@ -562,15 +589,17 @@ class GradientRecorder:
                 return
             blocks = _grad_numbers(plan, params, grads, self._zeros) if plan.parts else []
             alone = [self._measure_one(params[i], grads[i]) for i in plan.alone]
-        row = self._table.new_row(self.steps)
-        moments = []
+        moments, tables = [], []
         for part, m in zip(plan.parts, blocks):
             n = part.n
             columns = {"norm": np.sqrt(m[:, 1]), "mean": m[:, 0] / n, "std": _np_std(m[:, 0], m[:, 1], n), "max_abs": m[:, 2]}
             if self._zeros:
                 columns["zero_frac"] = 1 - m[:, 3] / n
-            self._table.write(row, self._slot_of[part.where], 0, np.stack([columns[s] for s in self.stats], 1))
+            tables.append(np.stack([columns[s] for s in self.stats], 1))
             moments.append((m[:, -2], m[:, -1], n))
+        row = self._table.new_row(self.steps)  # taken once every number of the step is there
+        for part, table in zip(plan.parts, tables):
+            self._table.write(row, self._slot_of[part.where], 0, table)
         for i, (values, _) in zip(plan.alone, alone):
             self._table.write(row, self._slot_of[[i]], 0, np.array([values]))
         self._pending = (plan, params, row, moments, [copy for _, copy in alone])
@@ -595,6 +624,11 @@ class GradientRecorder:
     def _post(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
         if self._pending is None:
             return
+        with np.errstate(all="ignore"):
+            self._record_updates()
+
+    def _record_updates(self) -> None:
+        assert self._pending is not None
         plan, params, row, moments, alone = self._pending
         self._pending = None
         last = len(self.stats)

@@ -637,3 +637,78 @@ def test_table_grows_by_doubling_and_rings():
         ring.write(ring.new_row(step), np.array([0]), 0, np.array([[step]]))
     assert ring.values.shape[0] == 3 and list(ring.steps[ring.order()]) == [5, 6, 7]
     assert ring.values[ring.order(), 0, 0].tolist() == [5, 6, 7]
+
+
+def _reference_history(model, opt, steps, change=None, grad=None):
+    """Run ``steps`` SGD steps under a recorder; return its history and float64 references."""
+    expected = {}
+    gen = torch.Generator().manual_seed(3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # NumPy's or torch's warnings must not escape the hooks
+        with GradientRecorder(model, opt, stats=list(STATS)) as rec:
+            for step in range(1, steps + 1):
+                if change is not None:
+                    change(step)
+                for p in model.parameters():
+                    p.grad = torch.randn(p.shape, generator=gen).to(p.dtype) if grad is None else grad(p, step)
+                before = {n: p.detach().clone() for n, p in model.named_parameters()}
+                opt.step()
+                expected[step] = {n: _reference_row(p.grad, before[n], p.detach()) for n, p in model.named_parameters()}
+    return rec, expected
+
+
+def _assert_matches(rec, expected, rel=1e-5):
+    got = rec.history.set_index(["step", "parameter", "statistic"])["value"]
+    for step, rows in expected.items():
+        for name, row in rows.items():
+            for stat, value in row.items():
+                assert got[(step, name, stat)] == pytest.approx(value, rel=rel, abs=1e-12, nan_ok=True), (step, name, stat)
+
+
+def test_a_parameter_replaced_or_cast_in_place_is_measured_as_it_is_now():
+    model = nn.Module()
+    model.w = nn.Parameter(torch.randn(4, 4))
+    model.b = nn.Parameter(torch.randn(4))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+
+    def change(step):
+        if step == 2:
+            model.w.data = torch.randn(4)  # same Parameter, another shape
+        if step == 3:
+            model.double()  # same Parameters, another dtype
+
+    rec, expected = _reference_history(model, opt, 4, change)
+    _assert_matches(rec, expected)
+
+
+def test_inf_and_nan_are_recorded_without_warnings_and_spare_the_other_parameters():
+    torch.manual_seed(0)
+    model = nn.Module()
+    model.a = nn.Parameter(torch.randn(5))
+    model.b = nn.Parameter(torch.randn(5))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+
+    gen = torch.Generator().manual_seed(4)
+
+    def grad(p, step):
+        g = torch.randn(p.shape, generator=gen)
+        if p is model.a and step == 2:
+            g[0] = math.inf  # a's weight becomes -inf at step 2, then NaN
+        return g
+
+    rec, expected = _reference_history(model, opt, 3, grad=grad)
+    _assert_matches(rec, expected)
+    assert rec._table.written == 3  # one row per step, none taken twice
+    ratios = rec.wide("update_ratio")
+    assert ratios["b"].notna().all() and math.isinf(rec.wide("norm").loc[2, "a"])
+
+
+def test_big_tensors_far_from_zero_keep_their_digits():
+    torch.manual_seed(0)
+    model = nn.Module()
+    model.constant = nn.Parameter(torch.full((256, 256), 0.1))  # a constant weight: the norm ratio
+    model.scale = nn.Parameter(1 + 1e-3 * torch.randn(256, 256))  # a norm's scale, big
+    model.plain = nn.Parameter(torch.randn(256, 256))
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3)
+    rec, expected = _reference_history(model, opt, 2)
+    _assert_matches(rec, expected, rel=1e-4)
