@@ -4,6 +4,7 @@
 # make check-device DEVICE=cuda
 #               run every notebook on that device: all asserts, outputs not compared
 # make nav      rewrite navigation lines, the map in 00 and the README table from the titles
+# make student  write the student edition (every notebook without its solutions) to build/student/
 # make python-check
 #               say which Python a new .venv would be made with (or why none fits)
 # make clean    remove .venv and caches
@@ -38,7 +39,7 @@ FIND_PYTHON = py=; tried=; \
 # matplotlibrc, an IPython startup file, another python3 kernelspec) are not seen.
 ISOLATED = $(BIN)/python tests/isolation.py
 
-.PHONY: lab test execute nav clean venv check-device python-check
+.PHONY: lab test execute nav clean venv check-device python-check student
 
 venv: $(STAMP)
 
@@ -67,6 +68,9 @@ lab: $(STAMP)
 # Stored outputs come from the CPU, whatever NOTEBOOK_DEVICE the caller's shell exports.
 test: $(STAMP)
 	NOTEBOOK_DEVICE=cpu $(ISOLATED) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+student: $(STAMP)
+	$(BIN)/python -m helpers.student build/student
 
 execute: $(STAMP)
 	$(BIN)/python -m helpers.nav
