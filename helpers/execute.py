@@ -18,7 +18,8 @@ from nbclient import NotebookClient
 
 from .nav import ROOT, notebooks
 
-KEEP_CELL_METADATA = ("tags", "jupyter", "collapsed")
+# "slideshow": {"slide_type": ...} marks a cell for the reveal.js slides.
+KEEP_CELL_METADATA = ("tags", "jupyter", "collapsed", "slideshow")
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
@@ -50,8 +51,9 @@ def clean(nb: nbformat.NotebookNode) -> None:
         cell.metadata = nbformat.from_dict({k: v for k, v in cell.metadata.items() if k in KEEP_CELL_METADATA})
         if "outputs" in cell:
             cell.outputs = _coalesce_streams(cell.outputs)
-        # A widget view points at a model (random id) whose state is not stored: keep its text
-        # only, which is what nbval compares and what JupyterLab shows until the cell is run.
+        # A widget view points at a model (random id) whose state is not stored: keep the rest,
+        # the text nbval compares and, for the helpers' widgets, the static picture (and its alt)
+        # that JupyterLab, nbconvert and the site show until the cell is run.
         for output in cell.get("outputs", []):
             data = output.get("data", {})
             if WIDGET_VIEW in data and "text/plain" in data:

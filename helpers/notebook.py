@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import platform
 import random
+from typing import Any
 
 import numpy as np
 import torch
@@ -108,6 +109,67 @@ def _short_tracebacks() -> None:
         shell.InteractiveTB.set_mode(mode="Minimal")
 
 
+_INLINE_BACKENDS = ("inline", "module://matplotlib_inline.backend_inline")
+
+
+def add_figure_alt_text(display_formatter: Any) -> bool:
+    """Make IPython's ``image/png`` formatter give every matplotlib Figure an ``alt`` text.
+
+    Wraps the printer registered for ``matplotlib.figure.Figure`` (the inline backend's) so it
+    returns ``(png, {"alt": figure_alt_text(fig)})``: the alternative text nbconvert, the site
+    and screen readers use. Calling it again changes nothing. Returns False, and changes
+    nothing, when no PNG printer for figures is registered (a terminal, the Agg backend).
+    Example: ``add_figure_alt_text(get_ipython().display_formatter)``.
+    """
+    from matplotlib.figure import Figure
+
+    from .plots import figure_alt_text
+
+    png = display_formatter.formatters["image/png"]
+    try:
+        current = png.lookup_by_type(Figure)
+    except KeyError:
+        return False
+    if getattr(current, "adds_alt_text", False):
+        return True
+
+    def png_with_alt(fig: Any) -> Any:
+        data = current(fig)
+        if data is None:
+            return None
+        metadata: dict[str, Any] = {}
+        if isinstance(data, tuple):  # the retina printer returns (png, {"width": ..., "height": ...})
+            data, metadata = data[0], dict(data[1] or {})
+        metadata["alt"] = figure_alt_text(fig)
+        return data, metadata
+
+    png_with_alt.adds_alt_text = True  # type: ignore[attr-defined]
+    png.for_type(Figure, png_with_alt)
+    return True
+
+
+def _figures_with_alt_text() -> None:
+    """In an IPython kernel, give every figure shown from now on an alternative text.
+
+    The inline backend registers its figure formatters when it is first loaded (at the first
+    figure), replacing any registered before: load it now so the wrapper lands on its printer.
+    ``%config InlineBackend.figure_formats = ...`` registers new printers: run setup_notebook
+    again after it.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "display_formatter"):
+        return
+    import matplotlib
+
+    if matplotlib.get_backend(auto_select=False) in _INLINE_BACKENDS:
+        import matplotlib_inline.backend_inline  # noqa: F401  (its import configures IPython's figure display)
+    add_figure_alt_text(shell.display_formatter)
+
+
 def setup_notebook(seed: int = 0, device: str | torch.device | None = None, threads: int | None = 1) -> torch.device:
     """Seed every RNG, set print options, PyTorch's CPU threads and the device; print a one-line report.
 
@@ -115,7 +177,9 @@ def setup_notebook(seed: int = 0, device: str | torch.device | None = None, thre
     notebooks are tiny, and for them one thread is fastest; several threads also stall for
     milliseconds per operation while other programs keep the cores busy. ``None`` keeps
     PyTorch's default (one thread per core). In IPython it also switches errors to their
-    short form (type and message; ``%xmode Context`` brings full tracebacks back).
+    short form (type and message; ``%xmode Context`` brings full tracebacks back) and gives
+    every figure shown an alternative text (``helpers.plots.figure_alt_text``, stored as the
+    ``alt`` of its ``image/png`` output; see :func:`add_figure_alt_text`).
 
     Returns the ``torch.device`` the notebook should put its tensors and models on.
     Example: ``device = setup_notebook(seed=0)``.
@@ -129,6 +193,7 @@ def setup_notebook(seed: int = 0, device: str | torch.device | None = None, thre
     if threads is not None:
         torch.set_num_threads(threads)
     _short_tracebacks()
+    _figures_with_alt_text()
     torch.set_printoptions(precision=4, sci_mode=False)
     np.set_printoptions(precision=4, suppress=True)
     print(

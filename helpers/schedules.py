@@ -248,10 +248,11 @@ def schedule_summary(history: pd.DataFrame, group_names: Sequence[str] = ("body"
 
 def schedule_playground(steps: int = 60) -> Any:
     """A widget: pick a schedule, the warm-up length and each group's base lr; both groups' curves
-    redraw, computed in the kernel by :func:`schedule_lrs`. Returns an ipywidgets ``VBox``."""
+    redraw, computed in the kernel by :func:`schedule_lrs`. Returns an ipywidgets ``VBox`` (a
+    ``helpers.widgets.playground``: without a kernel it shows a picture of its first state)."""
     import ipywidgets as w
 
-    from .widgets import _png
+    from .widgets import _png, playground
 
     require_positive_int(steps, "steps")
     controls = {
@@ -281,4 +282,4 @@ def schedule_playground(steps: int = 60) -> Any:
     for control in controls.values():
         control.observe(redraw, names="value")
     redraw()
-    return w.VBox([w.HBox([controls["schedule"], controls["warmup"]]), w.HBox([controls["body"], controls["head"]]), summary, picture])
+    return playground([[controls["schedule"], controls["warmup"]], [controls["body"], controls["head"]]], summary, picture)

@@ -1,20 +1,31 @@
-"""Interactive controls. Each widget only wires sliders to a pure function tested on its own."""
+"""Interactive controls. Each widget only wires sliders to a pure function tested on its own.
+
+Every widget factory returns a box built by :func:`playground`: live in JupyterLab, and a
+static picture of its state when displayed (controls, picture, summary line) wherever a
+notebook is read without a kernel (nbconvert HTML, GitHub, the documentation site).
+"""
 
 from __future__ import annotations
 
+import base64
+import functools
+import html
 import io
-from collections.abc import Callable
+import re
+import textwrap
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
 
-from ._style import get_ax
+from ._style import MUTED, PALETTE, get_ax
 from .data import TinyMLP, make_spirals
 from .lr import LRRecorder
 from .optimizers import Lion
 from .surfaces import SURFACES, DivergedError, get_surface, plot_trajectories, trace_optimizer
 
 OPTIMIZERS = ("SGD", "Adam", "RMSprop", "LBFGS", "Lion")
+_DPI = 80  # the widgets' pictures and their static pictures: 1 inch = 80 pixels
 
 
 def _png(size: tuple[float, float], draw: Callable[[Any], Any]) -> bytes:
@@ -28,7 +39,190 @@ def _png(size: tuple[float, float], draw: Callable[[Any], Any]) -> bytes:
     fig = Figure(figsize=size, layout="tight")
     draw(fig)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=80)
+    fig.savefig(buffer, format="png", dpi=_DPI)
+    return buffer.getvalue()
+
+
+# --- the static picture every widget carries ------------------------------------------
+
+STATIC_NOTE = "Interactive widget (run the notebook to use it)"
+_TAG_RE = re.compile(r"<[^>]+>")
+
+
+def control_readout(control: Any) -> str:
+    """``"description: value"`` as the control shows it: a slider's value in its own
+    ``readout_format`` (``lr: 0.0010``), a dropdown's label. Example: ``control_readout(slider)``."""
+    value = getattr(control, "label", None)
+    if value is None:
+        value = control.value
+        fmt = getattr(control, "readout_format", None)
+        if fmt and isinstance(value, (int, float)) and not isinstance(value, bool):
+            try:
+                value = format(value, fmt)
+            except ValueError:  # a d3 format Python does not read: show the plain number
+                value = f"{value:g}"
+    name = (getattr(control, "description", "") or type(control).__name__).strip()
+    return f"{name}: {value}"
+
+
+def _plain(markup: str) -> str:
+    """The text of an HTML widget's value, tags removed and entities decoded, on one line."""
+    return " ".join(html.unescape(_TAG_RE.sub(" ", markup)).split())
+
+
+class StaticPicture:
+    """What makes an ipywidgets box show a picture where there is no kernel (mixed into
+    :func:`playground`'s box; it needs the ``_controls``, ``_summary`` and ``_picture`` it sets).
+
+    Its ``_repr_mimebundle_`` returns what ipywidgets returns (the live view, which JupyterLab
+    prefers) plus ``image/png`` (:meth:`static_png`) and, as ``text/plain`` and as the image's
+    ``alt``, :meth:`static_text`. Both show the widget as it is when displayed: moving a
+    control afterwards changes the live widget, not what was stored. ``helpers.execute``
+    drops the live view from stored outputs, so a static rendering shows the picture.
+    """
+
+    _controls: tuple[Any, ...]
+    _summary: Any
+    _picture: Any
+
+    def static_readouts(self) -> list[str]:
+        """Each control as ``"description: value"`` (see :func:`control_readout`), in display order."""
+        return [control_readout(c) for c in self._controls]
+
+    def static_text(self) -> str:
+        """One line for readers without a kernel: the controls' values and the summary line.
+
+        Example: ``Interactive widget (run the notebook to use it). surface: bowl · lr: 0.0010 → <summary>``.
+        """
+        return f"{STATIC_NOTE}. {' · '.join(self.static_readouts())} → {_plain(self._summary.value)}"
+
+    def static_png(self) -> bytes:
+        """PNG bytes: the controls' values above the widget's current picture and its summary line."""
+        return compose_static_picture(self.static_readouts(), bytes(self._picture.value), _plain(self._summary.value))
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        data = super()._repr_mimebundle_(**kwargs)  # type: ignore[misc]  # ipywidgets: text/plain + the live view
+        if data is None:
+            return None
+        text = self.static_text()
+        data = {**data, "text/plain": text, "image/png": base64.b64encode(self.static_png()).decode("ascii")}
+        return data, {"image/png": {"alt": text}}
+
+
+@functools.cache
+def _playground_class() -> type:
+    """``Playground(StaticPicture, ipywidgets.VBox)``, made on first use: importing helpers
+    does not import ipywidgets (which registers itself with a running kernel)."""
+    import ipywidgets as w
+
+    class Playground(StaticPicture, w.VBox):
+        """A widget's box: rows of controls, the summary line, the picture; see :class:`StaticPicture`."""
+
+    Playground.__qualname__ = "Playground"
+    return Playground
+
+
+def playground(rows: Sequence[Sequence[Any]], summary: Any, picture: Any) -> Any:
+    """The box every widget factory returns: one ``HBox`` per row of controls, then the ``summary``
+    (an ``HTML`` widget) and the ``picture`` (an ``Image`` widget).
+
+    In JupyterLab it is the live widget; without a kernel it shows a static picture of its
+    state when displayed (see :class:`StaticPicture`). Returns an ipywidgets ``VBox``.
+    Example: ``playground([[lr_slider, momentum_slider]], summary, picture)``.
+    """
+    import ipywidgets as w
+
+    rows = [list(row) for row in rows]
+    controls = tuple(c for row in rows for c in row)
+    if not controls or not all(isinstance(c, w.ValueWidget) for c in controls):
+        raise TypeError(
+            "rows must be lists of ipywidgets controls (sliders, dropdowns), at least one; "
+            f"got {[type(c).__name__ for c in controls]}"
+        )
+    if not isinstance(summary, w.HTML) or not isinstance(picture, w.Image):
+        raise TypeError(
+            f"summary must be an ipywidgets HTML and picture an ipywidgets Image, got {type(summary).__name__} and {type(picture).__name__}"
+        )
+    box = _playground_class()([w.HBox(row) for row in rows] + [summary, picture])
+    box._controls, box._summary, box._picture = controls, summary, picture
+    return box
+
+
+def _wrap(text: str, width_px: float, fontsize: float, sep: str = " ") -> list[str]:
+    """Break ``text`` at ``sep`` into lines that fit ``width_px`` at ``fontsize`` points (DejaVu Sans, measured)."""
+    from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.font_manager import FontProperties
+
+    renderer = RendererAgg(1, 1, _DPI)
+    prop = FontProperties(size=fontsize)
+
+    def fits(line: str) -> bool:
+        return renderer.get_text_width_height_descent(line, prop, ismath=False)[0] <= width_px
+
+    lines: list[str] = []
+    for word in text.split(sep):
+        if lines and fits(lines[-1] + sep + word):
+            lines[-1] += sep + word
+        else:
+            # a word wider than the line is cut by character count (rare: long numbers)
+            lines += textwrap.wrap(word, max(8, int(width_px / (fontsize * 0.75)))) if not fits(word) else [word]
+    return lines or [""]
+
+
+def compose_static_picture(readouts: Sequence[str], picture: bytes, summary: str) -> bytes:
+    """PNG bytes of a widget's static picture: a note and the controls' values (``readouts``)
+    in a frame, the widget's own ``picture`` (PNG bytes, pixel for pixel) and the ``summary`` line.
+
+    Drawn on a Figure outside pyplot (nothing shown or kept), in the palette of ``helpers._style``,
+    with text large enough for a projector. Example: ``compose_static_picture(["lr: 0.01"], png, "loss 0.1")``.
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.image import imread
+    from matplotlib.patches import FancyBboxPatch
+
+    image = imread(io.BytesIO(picture), format="png") if picture else None
+    img_h, img_w = image.shape[:2] if image is not None else (0, 0)
+    margin, gap, big, small = 14, 10, 15.0, 12.5  # pixels; font sizes in points
+    line = big * _DPI / 72 * 1.45  # pixels per line of big text
+    width = max(img_w + 2 * margin, 660)
+    text_w = width - 2 * margin - 16
+    strip = _wrap(" · ".join(readouts), text_w, big, sep=" · ") if readouts else []
+    lines = _wrap(summary, text_w + 16, big) if summary else []
+    note_h = small * _DPI / 72 * 1.6
+    strip_h = len(strip) * line + 12 if strip else 0
+    height = margin + note_h + strip_h + gap + img_h + gap + len(lines) * line + margin
+
+    fig = Figure(figsize=(width / _DPI, height / _DPI), dpi=_DPI, facecolor="white")
+
+    def at(x: float, y_from_top: float) -> tuple[float, float]:
+        return x / width, 1 - y_from_top / height
+
+    y = margin
+    fig.text(*at(margin, y), STATIC_NOTE, fontsize=small, color=PALETTE[0], fontweight="bold", va="top")
+    y += note_h
+    if strip:
+        x0, y0 = at(margin, y + strip_h)
+        fig.patches.append(
+            FancyBboxPatch(
+                (x0, y0), (width - 2 * margin) / width, strip_h / height, boxstyle="round,pad=0,rounding_size=0.01",
+                transform=fig.transFigure, facecolor="#F2F7FB", edgecolor=PALETTE[0], linewidth=1.2,
+            )
+        )
+        for k, text in enumerate(strip):
+            fig.text(*at(margin + 8, y + 6 + k * line), text, fontsize=big, color="black", va="top")
+        y += strip_h
+    y += gap
+    if image is not None:
+        fig.figimage(image, xo=int((width - img_w) / 2), yo=int(height - y - img_h), origin="upper")
+        y += img_h
+    y += gap
+    for k, text in enumerate(lines):
+        fig.text(*at(margin, y + k * line), text, fontsize=big, color="black", va="top")
+    fig.patches.append(
+        FancyBboxPatch((0, 0), 1, 1, boxstyle="square,pad=0", transform=fig.transFigure, fill=False, edgecolor=MUTED, linewidth=1.5)
+    )
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=_DPI)
     return buffer.getvalue()
 
 
@@ -78,7 +272,8 @@ def playground_run(
 
 def optimizer_playground(fn: str = "rosenbrock", steps: int = 60, optimizer: str = "SGD", lr: float = 1e-3) -> Any:
     """A widget: pick an optimizer and a surface, move lr and momentum (beta1 for Adam and Lion),
-    and the trajectory redraws; ``optimizer`` and ``lr`` are the first ones shown. Returns an ipywidgets ``VBox``."""
+    and the trajectory redraws; ``optimizer`` and ``lr`` are the first ones shown. Returns an ipywidgets ``VBox``
+    (a :func:`playground`: without a kernel it shows a picture of its first state)."""
     import ipywidgets as w
 
     get_surface(fn)
@@ -115,7 +310,7 @@ def optimizer_playground(fn: str = "rosenbrock", steps: int = 60, optimizer: str
         c.observe(redraw, names="value")
     relabel()
     redraw()
-    return w.VBox([w.HBox([controls["fn"], controls["optimizer"]]), w.HBox([controls["lr"], controls["momentum"]]), summary, picture])
+    return playground([[controls["fn"], controls["optimizer"]], [controls["lr"], controls["momentum"]]], summary, picture)
 
 
 def train_two_groups(lr_body: float, lr_head: float, steps: int = 100, seed: int = 0) -> dict[str, Any]:
@@ -159,7 +354,8 @@ def plot_two_groups(result: dict[str, Any], axes: Any) -> Any:
 
 def lr_groups_playground(steps: int = 100) -> Any:
     """A widget: two groups of a small model (body, head), each with its own lr slider; shows
-    the per-group LR plot and the loss curve of a short training. Returns an ipywidgets ``VBox``."""
+    the per-group LR plot and the loss curve of a short training. Returns an ipywidgets ``VBox``
+    (a :func:`playground`: without a kernel it shows a picture of its first state)."""
     import ipywidgets as w
 
     sliders = {
@@ -183,5 +379,5 @@ def lr_groups_playground(steps: int = 100) -> Any:
     for s in sliders.values():
         s.observe(redraw, names="value")
     redraw()
-    return w.VBox([w.HBox(list(sliders.values())), summary, picture])
+    return playground([list(sliders.values())], summary, picture)
 

@@ -6,6 +6,7 @@ import torch
 
 import helpers
 from helpers import pick_device, seed_everything, setup_notebook
+from helpers.notebook import add_figure_alt_text
 
 
 def test_seed_everything_repeats_python_numpy_and_torch():
@@ -132,3 +133,77 @@ def test_pick_device_cpu_0_is_the_cpu():
 def test_pick_device_unparsable_index(name):
     with pytest.raises(ValueError, match=rf"(cannot parse device|device {name!r}.*not available)"):
         pick_device(name)
+
+
+# --- alternative text on figures ------------------------------------------------------------
+
+
+def _formatter_with(printer):
+    from IPython.core.formatters import DisplayFormatter
+    from matplotlib.figure import Figure
+
+    formatter = DisplayFormatter()
+    if printer is not None:
+        formatter.formatters["image/png"].for_type(Figure, printer)
+    return formatter
+
+
+def _titled_figure():
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(2, 2))
+    fig.subplots().set_title("Loss")
+    return fig
+
+
+def test_figures_get_alt_text_through_ipython_display_formatter():
+    from functools import partial
+
+    from IPython.core.pylabtools import print_figure
+
+    formatter = _formatter_with(partial(print_figure, fmt="png", base64=True))  # what the inline backend registers
+    assert add_figure_alt_text(formatter) and add_figure_alt_text(formatter)  # a second call (setup_notebook again) ...
+    printer = formatter.formatters["image/png"].lookup(_titled_figure())
+    assert printer.adds_alt_text and not getattr(printer.__closure__[0].cell_contents, "adds_alt_text", False)  # ... wraps once
+    data, metadata = formatter.format(_titled_figure())
+    assert data["image/png"].startswith("iVBOR") and data["text/plain"].startswith("<Figure size")
+    assert metadata == {"image/png": {"alt": "Figure. Loss."}}
+
+
+def test_retina_figures_keep_their_size_and_get_alt_text():
+    from functools import partial
+
+    from IPython.core.pylabtools import retina_figure
+
+    formatter = _formatter_with(partial(retina_figure, base64=True))
+    add_figure_alt_text(formatter)
+    _, metadata = formatter.format(_titled_figure())
+    assert set(metadata["image/png"]) == {"width", "height", "alt"} and metadata["image/png"]["alt"] == "Figure. Loss."
+
+
+def test_no_png_printer_no_change():
+    formatter = _formatter_with(None)
+    assert add_figure_alt_text(formatter) is False
+    assert "image/png" not in formatter.format(_titled_figure())[0]
+
+
+def test_setup_notebook_wraps_the_shells_figure_printer(capsys, monkeypatch):
+    from functools import partial
+    from types import SimpleNamespace
+
+    import IPython
+    from IPython.core.pylabtools import print_figure
+
+    formatter = _formatter_with(partial(print_figure, fmt="png", base64=True))
+    shell = SimpleNamespace(display_formatter=formatter)  # no InteractiveTB: tracebacks are left alone
+    monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+    try:
+        setup_notebook(seed=0, device="cpu")
+        assert formatter.format(_titled_figure())[1] == {"image/png": {"alt": "Figure. Loss."}}
+        monkeypatch.setattr(IPython, "get_ipython", lambda: SimpleNamespace())  # a shell without display formatters
+        setup_notebook(seed=0, device="cpu")
+        monkeypatch.setattr(IPython, "get_ipython", lambda: None)  # outside IPython
+        setup_notebook(seed=0, device="cpu")
+        assert capsys.readouterr().out.count("device: cpu") == 3
+    finally:
+        torch.set_printoptions(profile="default")

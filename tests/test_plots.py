@@ -1,8 +1,11 @@
 import pytest
 import torch
+from matplotlib.figure import Figure
 from torch import nn
 
-from helpers import grad_stats, plot_grad_norms, plot_lines
+from helpers import grad_stats, plot_grad_histograms, plot_grad_norms, plot_lines
+from helpers.plots import figure_alt_text
+from helpers.widgets import plot_two_groups, train_two_groups
 
 
 def test_plot_lines_draws_each_series():
@@ -31,3 +34,60 @@ def test_plot_grad_norms_one_line_per_parameter():
     assert bias[-1] == pytest.approx(3 * bias[0])  # the same gradient added three times
     with pytest.raises(TypeError, match="non-empty list of grad_stats"):
         plot_grad_norms(snaps[0])
+
+
+# --- figure_alt_text ---------------------------------------------------------------------
+
+def test_alt_text_one_panel_with_title_labels_and_legend():
+    ax = plot_lines({"SGD": [3, 2, 1], "Adam": [3, 1, 0.5]}, title="Training  loss\nper step", ylabel="loss", logy=True)
+    assert figure_alt_text(ax.figure) == "Figure. Training loss per step; x: step; y: loss (log scale); legend: SGD, Adam."
+
+
+def test_alt_text_one_bare_panel():
+    fig = Figure()
+    fig.subplots().plot([1, 2])
+    assert figure_alt_text(fig) == "Figure. No title or axis labels."
+
+
+def test_alt_text_two_panels_as_in_the_lr_groups_widget():
+    fig = Figure()
+    plot_two_groups(train_two_groups(0.01, 0.03, steps=5), fig.subplots(1, 2))
+    assert figure_alt_text(fig) == (
+        "Figure, 2 panels. 1: Learning rate per group (cosine); x: step; y: learning rate; legend: body, head. "
+        "2: Loss; x: step; y: training loss."
+    )
+
+
+def test_alt_text_suptitle_untitled_panel_and_figure_legend():
+    fig = Figure()
+    left, right = fig.subplots(1, 2)
+    left.plot([1, 2], label="a")
+    right.set_xlabel("epoch")
+    fig.suptitle("Two runs")
+    fig.legend()
+    assert figure_alt_text(fig) == "Figure, 2 panels: Two runs. 1: no title or axis labels. 2: x: epoch. Legend: a."
+
+
+def test_alt_text_leaves_out_hidden_axes_and_colour_bars_and_joins_twins():
+    fig = Figure()
+    axes = fig.subplots(1, 3)
+    image = axes[0].imshow([[0, 1], [1, 0]])
+    axes[0].set_title("Weights")
+    fig.colorbar(image, ax=axes[0])
+    axes[1].set_ylabel("loss")
+    axes[1].twinx().set_ylabel("bytes")
+    axes[2].set_visible(False)
+    assert figure_alt_text(fig) == "Figure, 2 panels. 1: Weights. 2: y: loss; y (right): bytes."
+
+
+def test_alt_text_of_plot_grad_histograms_names_every_panel():
+    model = nn.Sequential(nn.Linear(3, 2), nn.Linear(2, 1))
+    model(torch.randn(4, 3)).sum().backward()
+    text = figure_alt_text(plot_grad_histograms(model))
+    assert text.startswith("Figure, 4 panels: Gradient histograms per parameter. 1: ") and "4: " in text
+
+
+def test_alt_text_wants_a_figure():
+    ax = plot_lines({"a": [1]}, title="t")
+    with pytest.raises(TypeError, match="fig must be a matplotlib Figure, got Axes; for an Axes pass ax.figure"):
+        figure_alt_text(ax)
