@@ -12,7 +12,9 @@ runs a session with a stand-in home and checks it).
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import http.server
 import os
 import secrets
 import shutil
@@ -20,10 +22,13 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -148,15 +153,120 @@ def page(browser):
     context.close()
 
 
+# ---- Static pages (the site, the slides): Chromium without JupyterLab, offline ----------------
+
+SCREENSHOTS = nav.ROOT / "build" / "screenshots"
+LOCAL_HOST = "127.0.0.1"
+_SAVED: list[Path] = []  # every screenshot(...) of the session, listed at its end (CI artifacts)
+
+
+@pytest.fixture(scope="session")
+def chromium(tmp_path_factory: pytest.TempPathFactory):
+    """Debian's Chromium for static pages, in an isolated environment (nothing touches $HOME)."""
+    _need_chromium()
+    from playwright.sync_api import sync_playwright
+
+    env = isolation.isolated_environ(tmp_path_factory.mktemp("chromium-private"))
+    with sync_playwright() as pw:
+        browser_ = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True, env=env)
+        try:
+            yield browser_
+        finally:
+            browser_.close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (the base class's name)
+        pass
+
+
+@pytest.fixture(scope="session")
+def serve() -> Iterator[Callable[[Path], str]]:
+    """``serve(folder) -> "http://127.0.0.1:PORT/"``: a static file server of that folder.
+
+    Each call starts one server in a thread, on 127.0.0.1 and a free port; all stop at the end
+    of the session. Example: ``page.goto(serve(site) + "index.html")``.
+    """
+    servers: list[http.server.ThreadingHTTPServer] = []
+
+    def start(folder: Path) -> str:
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise ValueError(f"serve(folder): {folder} is not a folder; build it first (e.g. make site)")
+        handler = functools.partial(_QuietHandler, directory=str(folder))
+        server = http.server.ThreadingHTTPServer((LOCAL_HOST, 0), handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://{LOCAL_HOST}:{server.server_address[1]}/"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def offline_page(chromium):
+    """A page in a fresh context (1400x1000) where every request to a host other than 127.0.0.1
+    is aborted. The page object carries the list of blocked URLs as ``offline_page.blocked``.
+    """
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    blocked: list[str] = []
+
+    def route(route_, request) -> None:
+        parts = urlsplit(request.url)
+        if parts.scheme in ("data", "blob") or parts.hostname == LOCAL_HOST:
+            route_.continue_()
+        else:
+            blocked.append(request.url)
+            route_.abort()
+
+    context.route("**/*", route)
+    page_ = context.new_page()
+    page_.set_default_timeout(30_000)
+    page_.blocked = blocked
+    yield page_
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def screenshot() -> Callable[..., Path]:
+    """``screenshot(page, name) -> Path``: a full-page PNG in build/screenshots/ ($SCREENSHOT_DIR
+    overrides), kept as a CI artifact; prints ``screenshot: <path>``.
+    """
+
+    def take(page_, name: str) -> Path:
+        folder = Path(os.environ.get("SCREENSHOT_DIR") or SCREENSHOTS)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / (name if name.endswith(".png") else f"{name}.png")
+        page_.screenshot(path=str(path), full_page=True)
+        print(f"screenshot: {path}")
+        _SAVED.append(path)
+        return path
+
+    return take
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Name the screenshots taken, also when the tests passed (their own prints are captured)."""
+    for path in _SAVED:
+        terminalreporter.write_line(f"screenshot: {path}")
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """On a failed browser test, save a screenshot and name its path in the failure message."""
     outcome = yield
     report = outcome.get_result()
     page, lab_ = item.funcargs.get("page"), item.funcargs.get("lab")
-    if report.when == "call" and report.failed and page is not None and lab_ is not None:
+    folder = lab_.artifacts if lab_ is not None else None
+    if page is None and item.funcargs.get("offline_page") is not None:  # a static page (site, slides)
+        page, folder = item.funcargs["offline_page"], Path(os.environ.get("SCREENSHOT_DIR") or SCREENSHOTS)
+    if report.when == "call" and report.failed and page is not None and folder is not None:
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in item.name)
-        shot = lab_.artifacts / f"FAILED-{safe}.png"
+        folder.mkdir(parents=True, exist_ok=True)
+        shot = folder / f"FAILED-{safe}.png"
         try:
             page.screenshot(path=str(shot), full_page=True)
             note = f"Screenshot of the page at the failure: {shot}"
