@@ -3,8 +3,10 @@
 # make execute  re-execute every notebook in place on the CPU (regenerates the stored outputs)
 # make check-device DEVICE=cuda
 #               run every notebook on that device: all asserts, outputs not compared
-# make nav      rewrite navigation lines, the map in 00 and the README table from the titles
+# make nav      rewrite navigation lines, the map in 00, the README table and teacher's path, and the slide marks
 # make student  write the student edition (every notebook without its solutions) to build/student/
+# make site     build the static site from the stored outputs into build/site/ (open build/site/index.html)
+# make slides   build one offline reveal.js deck per notebook into build/slides/
 # make python-check
 #               say which Python a new .venv would be made with (or why none fits)
 # make clean    remove .venv and caches
@@ -39,7 +41,7 @@ FIND_PYTHON = py=; tried=; \
 # matplotlibrc, an IPython startup file, another python3 kernelspec) are not seen.
 ISOLATED = $(BIN)/python tests/isolation.py
 
-.PHONY: lab test execute nav clean venv check-device python-check student
+.PHONY: lab test execute nav clean venv check-device python-check student site slides
 
 venv: $(STAMP)
 
@@ -72,9 +74,18 @@ test: $(STAMP)
 student: $(STAMP)
 	$(BIN)/python -m helpers.student build/student
 
+# From the stored outputs, nothing re-executed (CI executes and compares them).
+site: $(STAMP)
+	$(BIN)/python -m helpers.site build/site
+
+slides: $(STAMP)
+	$(BIN)/python -m helpers.slides build build/slides
+
+# The slide marks come last: how cells share a slide depends on the size of their outputs.
 execute: $(STAMP)
 	$(BIN)/python -m helpers.nav
 	NOTEBOOK_DEVICE=cpu $(ISOLATED) $(BIN)/python -m helpers.execute $(NOTEBOOKS)
+	$(BIN)/python -m helpers.slides mark
 
 # Stored outputs come from the CPU, so on another device only the asserts can be checked.
 # A device this machine lacks stops it at once with one message, not a failure per cell.
@@ -88,6 +99,7 @@ python-check:
 
 nav: $(STAMP)
 	$(BIN)/python -m helpers.nav
+	$(BIN)/python -m helpers.slides mark
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

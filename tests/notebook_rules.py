@@ -28,6 +28,11 @@ MACHINE_PATH_RE = re.compile(
     r"|site-packages|[\\/]\.venv[\\/]|\b[A-Za-z]:\\[\w\\]"
 )
 SPOILER_RE = re.compile(r"Correct!|The expected answer")
+# The text ipywidgets gives a widget displayed without a static picture (helpers.widgets.playground).
+WIDGET_REPR_RE = re.compile(
+    r"^(?:[VH]?Box|GridBox|Accordion|Tab|Stack|AppLayout|GridspecLayout|TwoByTwoLayout|Output|Dropdown|"
+    r"\w*Slider|ToggleButtons|RadioButtons|Checkbox|SelectMultiple|Select|Play)\("
+)
 
 
 def _src(cell) -> str:
@@ -158,6 +163,15 @@ def check_notebook(path: Path) -> list[str]:
             text = _output_text(out)
             if (out.get("name") == "stderr" and text.strip()) or WARNING_RE.search(text):
                 problems.append(f"code cell {i} has warning or stderr text in its output: {text.strip()[:80]!r}")
+            if "image/png" in out.get("data", {}):
+                md = out.get("metadata", {})
+                if not str(md.get("image/png", {}).get("alt") or md.get("alt") or "").strip():
+                    problems.append(f"code cell {i} shows an image without alternative text (setup_notebook adds it; re-execute)")
+            if WIDGET_REPR_RE.match("".join(out.get("data", {}).get("text/plain", ""))):
+                problems.append(
+                    f"code cell {i} stores a widget as its repr text ({text.strip()[:30]!r}...), not its picture: "
+                    "build widgets with helpers.widgets.playground and re-execute"
+                )
             if (found := MACHINE_PATH_RE.search(_all_output_text(out))):
                 problems.append(f"code cell {i} stores a path of the machine that executed it: {found.group(0)[:60]!r}")
             if out.get("output_type") == "error":
@@ -206,7 +220,7 @@ def check_notebook(path: Path) -> list[str]:
     if "widgets" in nb.metadata:
         problems.append("notebook metadata stores widget state (re-execute with make execute)")
     for i, c in enumerate(cells):
-        extra = set(c.metadata) - {"tags", "jupyter", "collapsed"}
+        extra = set(c.metadata) - {"tags", "jupyter", "collapsed", "slideshow"}  # slideshow: python -m helpers.slides mark
         if extra:
             problems.append(f"cell {i} carries run metadata {sorted(extra)} (re-execute with make execute)")
     return problems
