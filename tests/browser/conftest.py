@@ -132,15 +132,23 @@ def lab(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture(scope="session")
-def browser(lab):
+def playwright_driver():
+    """The session's one Playwright driver: its sync API allows only one at a time in a process,
+    and the JupyterLab tests and the static-page tests may share a pytest worker."""
+    _need_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True, env=lab.env)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(lab, playwright_driver):
+    chromium = playwright_driver.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True, env=lab.env)
+    try:
+        yield chromium
+    finally:
+        chromium.close()
 
 
 @pytest.fixture
@@ -161,18 +169,14 @@ _SAVED: list[Path] = []  # every screenshot(...) of the session, listed at its e
 
 
 @pytest.fixture(scope="session")
-def chromium(tmp_path_factory: pytest.TempPathFactory):
+def chromium(tmp_path_factory: pytest.TempPathFactory, playwright_driver):
     """Debian's Chromium for static pages, in an isolated environment (nothing touches $HOME)."""
-    _need_chromium()
-    from playwright.sync_api import sync_playwright
-
     env = isolation.isolated_environ(tmp_path_factory.mktemp("chromium-private"))
-    with sync_playwright() as pw:
-        browser_ = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True, env=env)
-        try:
-            yield browser_
-        finally:
-            browser_.close()
+    browser_ = playwright_driver.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True, env=env)
+    try:
+        yield browser_
+    finally:
+        browser_.close()
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
