@@ -12,6 +12,7 @@ loads nothing from outside its folder. Press S in a deck for the speaker notes.
 from __future__ import annotations
 
 import argparse
+import ast
 import base64
 import html
 import importlib.util
@@ -28,7 +29,7 @@ from urllib.parse import unquote, urlsplit
 
 import nbformat
 
-from .nav import NAV_MARK, ROOT, notebooks, read_entry
+from .nav import NAV_MARK, ROOT, Plan, notebooks, read_entry, read_plan
 
 SLIDE_TYPES = ("slide", "subslide", "fragment", "-", "skip", "notes")
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -38,6 +39,7 @@ MATHJAX_DIR = "mathjax"  # out/mathjax/tex-chtml.js and what it loads
 # What the decks load from the installed packages; paths relative to each package's folder.
 MATHJAX_FILES = ("tex-chtml.js", "input/tex/extensions", "output/chtml/fonts/woff-v2")
 REVEAL_FILES = ("dist", "plugin/notes", "LICENSE")
+REVEAL_THEME = "white"  # the only theme copied: others import their fonts from Google's servers
 IN_CLASS_RE = re.compile(r"^\*\*In class\*\*.*(?:\n(?!\s*\n).+)*", re.M)  # the whole paragraph
 
 # The room on one slide, in lines of code (15px type, 960x700 slide; see the template's CSS).
@@ -51,6 +53,7 @@ PROSE_LINE = 1.45
 LINE_PX = 19
 IMAGE_WIDTH_PX = 900
 IMAGE_MAX_PX = 500  # the template caps images at this height
+DECK_OUTPUT_TAG = "deck-outputs-only"  # a deck cell that shows its outputs without its code
 
 
 def _source(cell: dict) -> str:
@@ -190,10 +193,138 @@ def mark(root: Path | None = None, check: bool = False) -> list[str]:
     return stale
 
 
-def deck_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The notebook as a deck shows it: marked, with the title cell's ``**In class**`` paragraph
-    moved into a speaker-notes cell right after the title (press S in the deck)."""
-    out = marked(nb)
+def _section_start(text: str) -> int | None:
+    """Where the first level-2 heading (``## ``) of a markdown text starts, fenced code aside."""
+    fenced, at = False, 0
+    for line in text.splitlines(keepends=True):
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        elif not fenced and line.startswith("## "):
+            return at
+        at += len(line)
+    return None
+
+
+def split_sections(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    r"""A copy of ``nb`` where a markdown cell holding text above its first ``## `` heading is cut
+    in two, so that the end of one section stays on that section's slides instead of opening
+    the next one. The text right after the setup cell (which the deck skips) talks about that
+    cell's output, so a deck leaves it out.
+
+    >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("Tail.\n\n## 2. Next", id="c")])
+    >>> [c.source for c in split_sections(nb).cells]
+    ['Tail.', '## 2. Next']
+    """
+    out = nbformat.from_dict(nb)
+    setup = next((k for k, c in enumerate(out.cells) if c.cell_type == "code"), None)
+    cells = []
+    for k, cell in enumerate(out.cells):
+        at = _section_start(cell.source) if cell.cell_type == "markdown" else None
+        if at:  # text above the heading (0: the cell opens with it)
+            if setup is None or k != setup + 1:
+                cells.append(nbformat.v4.new_markdown_cell(cell.source[:at].rstrip(), id=f"{cell.get('id', 'cell')}-tail"[:64]))
+            cell.source = cell.source[at:]
+        cells.append(cell)
+    out.cells = cells
+    return out
+
+
+def _code_blocks(source: str) -> list[str]:
+    """A cell's code cut where a top-level statement starts after a blank line (a ``def``, a
+    loop, an assignment), never inside one; one block when it does not parse (a magic)."""
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return [source]
+    lines = source.split("\n")
+    starts = [min([s.lineno] + [d.lineno for d in getattr(s, "decorator_list", [])]) - 1 for s in body]
+    cuts = [k for k in starts if k > 0 and not lines[k - 1].strip()]
+    edges = [0, *cuts, len(lines)]
+    return ["\n".join(lines[a:b]) for a, b in zip(edges, edges[1:]) if "\n".join(lines[a:b]).strip()]
+
+
+def split_long_code(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of ``nb`` where a code cell taller than a slide (:func:`cell_lines` over
+    ``SLIDE_LINES``) is cut at its top-level statements (:func:`_code_blocks`) into cells that
+    each fit, its outputs under the last one, or on a slide of their own (``DECK_OUTPUT_TAG``:
+    the deck hides that cell's input) when they do not fit there. A deck shows the code at
+    its size instead of zooming a long cell out until it cannot be read from the back."""
+    out = nbformat.from_dict(nb)
+    setup = next((k for k, c in enumerate(out.cells) if c.cell_type == "code"), None)
+    cells = []
+    for k, cell in enumerate(out.cells):
+        if cell.cell_type != "code" or k == setup or cell_lines(cell) <= SLIDE_LINES:  # the deck skips the setup cell
+            cells.append(cell)
+            continue
+        chunks: list[str] = []
+        for block in _code_blocks(cell.source):
+            joined = f"{chunks[-1]}\n{block}" if chunks else block
+            if chunks and _wrapped(joined.strip("\n"), CODE_CHARS) + 1 <= SLIDE_LINES:
+                chunks[-1] = joined
+            else:
+                chunks.append(block)
+        chunks = [c.strip("\n") for c in chunks]
+        if len(chunks) == 1 and cell_lines(cell) - _wrapped(chunks[0], CODE_CHARS) - 1 <= SLIDE_LINES / 3:
+            cells.append(cell)  # one statement with short outputs: nothing to cut
+            continue
+        outputs = cell.outputs
+        base = cell.get("id", "cell")
+        for n, chunk in enumerate(chunks):
+            part = nbformat.v4.new_code_cell(chunk, id=f"{base}-{n}"[:64] if n else base)
+            part.metadata = dict(cell.metadata)
+            cells.append(part)
+        last = cells[-1]
+        last.outputs = outputs
+        if cell_lines(last) > SLIDE_LINES * STRETCH and outputs:
+            last.outputs = []
+            shown = nbformat.v4.new_code_cell("", id=f"{base}-outputs"[:64])
+            shown.metadata = {"tags": [DECK_OUTPUT_TAG]}
+            shown.outputs = outputs
+            cells.append(shown)
+    out.cells = cells
+    return out
+
+
+def _section_notes(cells: list, plan: Plan) -> list:
+    """``cells`` with a speaker-notes cell after each cell whose ``## `` headings the plan names:
+    what of them to show and what to skip, so the deck follows the notebook's In class line
+    (the right arrow jumps over a section's slides to the next section)."""
+    taught = {p.key for p in plan.taught}
+    skipped = {p.key: p for p in plan.skipped}
+    out = []
+    for cell in cells:
+        out.append(cell)
+        if cell.cell_type != "markdown":
+            continue
+        said, skips = [], 0
+        for heading in re.findall(r"^##\s+(.+?)\s*$", cell.source, re.M):
+            number = re.match(r"(\d+)\.\s", heading)
+            key = str(int(number.group(1))) if number else heading.lower()
+            what = f"section {key}" if number else f"the {key}"
+            if key in taught:
+                said.append(f"show {what}")
+            elif key in skipped:
+                skips += 1
+                said.append(f"skip {what}" + (f" ({skipped[key].note})" if skipped[key].note else ""))
+        if not said:
+            continue
+        text = f"**In class** ({plan.minutes} minutes for this notebook): " + "; ".join(said) + "."
+        if skips == len(said):
+            text += " The right arrow passes over its slides."
+        notes = nbformat.v4.new_markdown_cell(text, id=f"{cell.get('id', 'cell')}-notes"[:64])
+        notes.metadata["slideshow"] = {"slide_type": "notes"}
+        out.append(notes)
+    return out
+
+
+def deck_notebook(nb: nbformat.NotebookNode, plan: Plan | None = None) -> nbformat.NotebookNode:
+    """The notebook as a deck shows it: its sections cut apart (:func:`split_sections`), its
+    long code cells too (:func:`split_long_code`), marked, with the title cell's ``**In class**`` paragraph moved into a speaker-notes cell
+    right after the title (press S in the deck), and with ``plan`` (the notebook's
+    :func:`helpers.nav.read_plan`) a note on each section it shows or skips."""
+    out = marked(split_long_code(split_sections(nb)))
+    if plan is not None and plan.minutes:
+        out.cells = _section_notes(out.cells, plan)
     title = out.cells[0] if out.cells else None
     found = IN_CLASS_RE.search(title.source) if title is not None and title.cell_type == "markdown" else None
     if found:
@@ -214,8 +345,18 @@ def _package_folder(module: str, sub: str) -> Path:
     return folder
 
 
+def _skipped_files(folder: str, names: list[str]) -> set[str]:
+    """What :func:`copy_assets` leaves out: source maps, ES modules, caches, and every reveal.js
+    theme but the one the decks use (``dist/theme/*.css``)."""
+    skip = set(shutil.ignore_patterns("*.map", "*.esm.js", "__pycache__")(folder, names))
+    if Path(folder).parts[-2:] == ("dist", "theme"):
+        skip |= {n for n in names if n.endswith(".css") and n != f"{REVEAL_THEME}.css"}
+    return skip
+
+
 def copy_assets(out: Path) -> None:
-    """Copy reveal.js 5 and MathJax 3 (CHTML, its fonts and TeX extensions) into ``out``."""
+    """Copy reveal.js 5 (its ``REVEAL_THEME`` theme) and MathJax 3 (CHTML, its fonts and TeX
+    extensions) into ``out``."""
     reveal = _package_folder("sphinx_revealjs", "_static/revealjs")
     mathjax = _package_folder("sphinx-mathjax-offline", "static/mathjax")
     for folder, target, names in ((reveal, REVEAL_DIR, REVEAL_FILES), (mathjax, MATHJAX_DIR, MATHJAX_FILES)):
@@ -223,25 +364,27 @@ def copy_assets(out: Path) -> None:
             src, dst = folder / name, out / target / name
             dst.parent.mkdir(parents=True, exist_ok=True)
             if src.is_dir():
-                shutil.copytree(src, dst, ignore=shutil.ignore_patterns("*.map", "*.esm.js", "__pycache__"))
+                shutil.copytree(src, dst, ignore=_skipped_files)
             else:
                 shutil.copy2(src, dst)
 
 
 def _exporter():
     from nbconvert import SlidesExporter
+    from traitlets.config import Config
 
     exporter = SlidesExporter(
         extra_template_basedirs=[str(TEMPLATES)],
         template_name=TEMPLATE,
         reveal_url_prefix=REVEAL_DIR,
-        reveal_theme="white",
+        reveal_theme=REVEAL_THEME,
         reveal_transition="none",
         reveal_number="c/t",
         reveal_width="960",
         reveal_height="700",
         exclude_input_prompt=True,
         exclude_output_prompt=True,
+        config=Config({"TagRemovePreprocessor": {"remove_input_tags": {DECK_OUTPUT_TAG}}}),
     )
     return exporter
 
@@ -270,7 +413,8 @@ def _link_decks(body: str, names: set[str], out: Path) -> str:
         stem = parts.path[: -len(".ipynb")] if parts.path.endswith(".ipynb") else None
         if not parts.scheme and not parts.netloc and stem in names:
             return match.group(0).replace(match.group(1), f"{stem}.slides.html", 1)
-        if not parts.scheme and not parts.netloc and (out / unquote(parts.path)).is_file():
+        target = (out / unquote(parts.path)).resolve()  # "../x" or "/x" would work on this disk only
+        if not parts.scheme and not parts.netloc and target.is_relative_to(out.resolve()) and target.is_file():
             return match.group(0)
         return f'<span class="offline-link">{text}</span>'
 
@@ -330,6 +474,8 @@ def build(out: Path, root: Path | None = None) -> list[Path]:
     if not paths:
         raise ValueError(f"no notebooks named NN_topic.ipynb in {root / 'notebooks'}")
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out} is a file, not a folder: give a new or empty folder (e.g. build/slides)")
     if out.is_dir() and any(out.iterdir()):
         if not ((out / "index.html").is_file() and (out / REVEAL_DIR).is_dir()):
             raise ValueError(f"{out} holds files that are not slides: give a new or empty folder (e.g. build/slides)")
@@ -344,7 +490,14 @@ def build(out: Path, root: Path | None = None) -> list[Path]:
     try:
         for path in paths:
             entry = read_entry(path)
-            nb = deck_notebook(nbformat.read(path, as_version=4))
+            source = nbformat.read(path, as_version=4)
+            lesson = None  # the In class line, read and checked, for the section slides' notes
+            if source.cells and "**In class**" in source.cells[0].source:
+                try:
+                    lesson = read_plan(path)
+                except ValueError as exc:
+                    print(f"{path.name}: the section slides get no In class notes: {exc}", file=sys.stderr)
+            nb = deck_notebook(source, lesson)
             nb.metadata["title"] = f"{entry.number} · {entry.title}"
             before = len(warnings.messages)
             body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem, "path": str(path.parent)}})
@@ -377,7 +530,11 @@ def main(argv: list[str] | None = None) -> int:
         print(("marked: " + ", ".join(stale)) if stale else "slide marks are current")
         return 0
     start = time.perf_counter()
-    decks = build(args.folder)
+    try:
+        decks = build(args.folder)
+    except (ValueError, RuntimeError) as error:  # a wrong folder, a package missing: say which, no traceback
+        print(f"make slides: {error}", file=sys.stderr)
+        return 1
     print(f"wrote {len(decks)} decks and index.html to {args.folder} in {time.perf_counter() - start:.1f} s")
     return 0
 

@@ -154,7 +154,76 @@ def test_the_in_class_line_becomes_speaker_notes():
     assert notes.id == f"{deck.cells[0].id}-notes"  # the same id every build: decks do not churn
     plain = _lesson()
     plain.cells[0].source = "# 00 · A tiny lesson\nWhat does it show?"
-    assert len(slides.deck_notebook(plain).cells) == len(plain.cells)
+    assert len(slides.deck_notebook(plain).cells) == len(slides.split_sections(plain).cells)
+
+
+def test_a_section_heading_below_text_starts_its_slide_and_the_text_stays_above():
+    nb = _lesson()
+    nb.cells.insert(3, _md("The line above is the environment report.\n\n## 0. Before"))  # right after the setup cell
+    nb.cells.append(_md("```text\n## not a heading, a line of code\n```\nSome text."))
+    cells = slides.split_sections(nb).cells
+    sources = [c.source for c in cells]
+    assert "## 0. Before" in sources and not any("environment report" in s for s in sources)  # it talks of a skipped output
+    at = sources.index("Tail of section 1.")
+    assert sources[at + 1].startswith("## 2. A second idea") and cells[at + 1].id == nb.cells[8].id
+    assert cells[at].id == f"{nb.cells[8].id}-tail"
+    assert sources[-1] == nb.cells[-1].source  # a fenced "## " line is code, not a heading
+    assert [c.source for c in nb.cells][8].startswith("Tail of section 1.")  # the notebook passed in is untouched
+    deck = slides.deck_notebook(nb)
+    kinds = {c.source: c.metadata["slideshow"]["slide_type"] for c in deck.cells}
+    assert kinds["Tail of section 1."] == "-" and kinds[sources[at + 1]] == "slide"
+
+
+def _long_code() -> str:
+    """Three top-level blocks of 14 lines each: too tall for one slide together."""
+    body = "\n".join(f"    x{i} = {i}" for i in range(12))
+    return f"def first():\n{body}\n    return x0\n\n\ndef second():\n{body}\n    return x1\n\n\nfor k in range(3):\n{body}\n    print(k)"
+
+
+def test_a_code_cell_taller_than_a_slide_is_cut_at_its_top_level_statements(tmp_path):
+    setup = _code("import torch\n\n\n" + _long_code())  # the setup cell is skipped, so never cut
+    long = _code(_long_code(), _stream("0\n1\n2\n"))
+    magic = _code("%%time\n" + _long_code())  # not Python: left whole
+    nb = _notebook(_md(TITLE), setup, _md("## 1. Long"), long, magic)
+    assert slides.cell_lines(long) > slides.SLIDE_LINES
+    cells = slides.split_long_code(nb).cells
+    assert cells[1].source == setup.source and cells[-1].source == magic.source
+    parts = cells[3:-1]
+    assert len(parts) == 2 and parts[0].id == long.id and parts[1].id == f"{long.id}-1"
+    assert parts[0].source.startswith("def first():") and parts[0].source.endswith("return x1")  # two defs fit, whole
+    assert parts[1].source.startswith("for k in range(3):") and parts[1].outputs == long.outputs and not parts[0].outputs
+    assert all(slides.cell_lines(c) <= slides.SLIDE_LINES for c in parts)
+    assert [c.source for c in nb.cells] == [c.source for c in _notebook(_md(TITLE), setup, _md("## 1. Long"), long, magic).cells]
+
+    tall = _code(_long_code(), _stream("\n".join(str(k) for k in range(40)) + "\n"))  # outputs too tall to share its slide
+    nb.cells[3] = tall
+    cells = slides.split_long_code(nb).cells
+    shown = cells[-2]
+    assert shown.metadata["tags"] == [slides.DECK_OUTPUT_TAG] and shown.outputs == tall.outputs and not cells[-3].outputs
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "00_a.ipynb").write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
+    [deck] = slides.build(tmp_path / "out", tmp_path)
+    text = deck.read_text(encoding="utf-8")
+    cells = {m.group(1): m.group(2) for m in re.finditer(r'id="cell-id=([^"]+)">(.*?)(?=<div class="jp-Cell |</section>)', text, re.S)}
+    assert '<div class="jp-InputArea' not in cells[shown.id] and "\n39\n" in cells[shown.id]  # its outputs, not its code
+    assert '<div class="jp-InputArea' in cells[tall.id] and "first" in cells[tall.id]
+
+
+def test_each_section_slide_says_whether_the_class_shows_or_skips_it(tmp_path):
+    nb = _lesson()
+    nb.cells[0].source = TITLE.replace("section 1 only.", "section 1. Skip 2, the pitfalls and the exercises (homework).")
+    path = tmp_path / "00_a.ipynb"
+    path.write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
+    deck = slides.deck_notebook(nb, nav.read_plan(path))
+    notes = [(deck.cells[k - 1].source.split("\n")[0], c.source) for k, c in enumerate(deck.cells) if c.metadata["slideshow"]["slide_type"] == "notes"]
+    assert notes[0][1].startswith("**In class** 3 minutes: section 1.")  # the title's line
+    assert notes[1:] == [
+        ("## 1. A first idea", "**In class** (3 minutes for this notebook): show section 1."),
+        ("## 2. A second idea", "**In class** (3 minutes for this notebook): skip section 2. The right arrow passes over its slides."),
+        ("## Pitfalls", "**In class** (3 minutes for this notebook): skip the pitfalls. The right arrow passes over its slides."),
+        ("## Summary", "**In class** (3 minutes for this notebook): skip the exercises (homework). The right arrow passes over its slides."),
+    ]
+    assert not [c for c in slides.deck_notebook(nb).cells[2:] if c.metadata["slideshow"]["slide_type"] == "notes"]  # no plan, no notes
 
 
 # ---- mark and mark --check ---------------------------------------------------------------------
@@ -269,6 +338,9 @@ def test_reveal_and_mathjax_files_are_there(decks):
     assert "reveal.js 5.2.0" in (decks / "reveal.js/dist/reveal.js").read_text(encoding="utf-8")[:200]
     assert (decks / "mathjax/tex-chtml.js").is_file()
     assert (decks / "mathjax/input/tex/extensions/textmacros.js").is_file()  # loaded by the template
+    assert [p.name for p in (decks / "reveal.js/dist/theme").glob("*.css")] == ["white.css"]  # the others load Google fonts
+    outside = [str(p.relative_to(decks)) for p in decks.rglob("*.css") if re.search(r"url\(\s*['\"]?(https?:)?//", p.read_text(encoding="utf-8"))]
+    assert not outside, f"styles that load from outside the folder: {outside}"
     assert sorted(p.name for p in (decks / "mathjax/output/chtml/fonts/woff-v2").glob("*.woff"))  # CHTML's fonts
     deck = (decks / "06_step_and_closure.slides.html").read_text(encoding="utf-8")
     scripts = [attrs["src"] for tag, attrs in _Tags(deck).tags if tag == "script" and attrs.get("src")]
@@ -301,7 +373,15 @@ def test_speaker_notes_hold_the_in_class_line(decks):
         deck = (decks / f"{path.stem}.slides.html").read_text(encoding="utf-8")
         notes = re.findall(r'<aside class="notes">(.*?)</aside>', deck, re.S)
         if "**In class**" in title:
-            assert len(notes) == 1 and "In class" in notes[0], path.name
+            plan = nav.read_plan(path)
+            assert notes and "In class" in notes[0], path.name
+            assert (f"{plan.minutes} minutes" if plan.minutes else "skipped") in notes[0], path.name
+            sections = " ".join(notes[1:])  # then a note on each section slide the plan names
+            for verb, parts in (("show", plan.taught), ("skip", plan.skipped)):
+                for part in parts:
+                    what = f"section {part.key}" if part.key.isdigit() else f"the {part.key}"
+                    assert f"{verb} {what}" in sections, (path.name, verb, what)
+            assert plan.minutes or not notes[1:], path.name  # a notebook the class skips has no section notes
         else:
             assert not notes, path.name
 
@@ -363,3 +443,21 @@ def test_build_replaces_an_earlier_build_but_no_other_folder(tmp_path):
     with pytest.raises(ValueError, match="holds files that are not slides"):
         slides.build(root, root)  # e.g. a typo naming the repository
     assert (root / "notebooks" / "00_a.ipynb").is_file()
+
+
+def test_a_link_out_of_the_deck_folder_keeps_its_text(tmp_path):
+    out = tmp_path / "slides"
+    out.mkdir()
+    (tmp_path / "secret.txt").write_text("x")
+    body = f'<a href="../secret.txt">up</a> <a href="{tmp_path}/secret.txt">absolute</a>'
+    assert slides._link_decks(body, set(), out) == '<span class="offline-link">up</span> <span class="offline-link">absolute</span>'
+
+
+def test_make_slides_says_what_is_wrong_with_the_folder_in_one_line(tmp_path, capsys):
+    (tmp_path / "keep.txt").write_text("x")
+    assert slides.main(["build", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "holds files that are not slides" in err and "Traceback" not in err
+    assert slides.main(["build", str(tmp_path / "keep.txt")]) == 1
+    assert "keep.txt is a file, not a folder" in capsys.readouterr().err
+    assert (tmp_path / "keep.txt").read_text() == "x"
