@@ -36,6 +36,7 @@ from .exercises import (
     zero_exercise_model,
 )
 from .grads import GradientRecorder, grad_stats, plot_grad_flow, plot_grad_histograms, plot_grad_norms
+from .i18n import get_language, set_language
 from .lr import LRRecorder, lr_schedule, plot_lr_schedule
 from .notebook import pick_device, seed_everything, setup_notebook
 from .optimizers import Lion
@@ -86,6 +87,7 @@ __all__ = [
     "check_warmup_cosine",
     "check_zero_bytes",
     "digits_task",
+    "get_language",
     "grad_stats",
     "group_grad_norms",
     "load_checkpoint",
@@ -120,6 +122,7 @@ __all__ = [
     "schedule_lrs",
     "schedule_playground",
     "seed_everything",
+    "set_language",
     "setup_notebook",
     "show_script",
     "state_bytes",

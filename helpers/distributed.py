@@ -275,7 +275,9 @@ def run_distributed(
         raise RuntimeError("run_distributed needs Linux or macOS: it starts the ranks from a fork server and stops them by process group")
     if not isinstance(script, (str, os.PathLike)):
         raise TypeError(f"script must be a path to a .py file, got {type(script).__name__} {script!r}")
-    path = Path(script)
+    from ._paths import find_path  # here, not at the top: this file also runs as the ranks' script
+
+    path = find_path(script)
     if path.suffix != ".py":
         raise ValueError(f"script must be a .py file, got {str(script)!r}")
     if not path.is_file():
@@ -384,7 +386,9 @@ def show_script(path: str | os.PathLike[str], part: str | None = None) -> Script
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a path to a file, got {type(path).__name__} {path!r}")
-    file = Path(path)
+    from ._paths import find_path  # here, not at the top: this file also runs as the ranks' script
+
+    file = find_path(path)
     if not file.is_file():
         raise ValueError(f"path {str(path)!r} is not a file (relative to {Path.cwd().name}/)")
     lines = file.read_text(encoding="utf-8").splitlines()

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from ._checks import require_positive_int
+from .i18n import LANGUAGES, set_language, tr
 
 ENV_VAR = "NOTEBOOK_DEVICE"
 _KNOWN = ("cpu", "cuda", "mps")
@@ -170,7 +171,9 @@ def _figures_with_alt_text() -> None:
     add_figure_alt_text(shell.display_formatter)
 
 
-def setup_notebook(seed: int = 0, device: str | torch.device | None = None, threads: int | None = 1) -> torch.device:
+def setup_notebook(
+    seed: int = 0, device: str | torch.device | None = None, threads: int | None = 1, lang: str = "en"
+) -> torch.device:
     """Seed every RNG, set print options, PyTorch's CPU threads and the device; print a one-line report.
 
     ``threads`` (default 1) is passed to ``torch.set_num_threads``: the models in these
@@ -179,13 +182,17 @@ def setup_notebook(seed: int = 0, device: str | torch.device | None = None, thre
     PyTorch's default (one thread per core). In IPython it also switches errors to their
     short form (type and message; ``%xmode Context`` brings full tracebacks back) and gives
     every figure shown an alternative text (``helpers.plots.figure_alt_text``, stored as the
-    ``alt`` of its ``image/png`` output; see :func:`add_figure_alt_text`).
+    ``alt`` of its ``image/png`` output; see :func:`add_figure_alt_text`). ``lang`` (``"en"``
+    or ``"zh"``) is the language of everything the helpers print from now on (the report, the
+    checkers' feedback, the widgets' labels): see :mod:`helpers.i18n`.
 
     Returns the ``torch.device`` the notebook should put its tensors and models on.
-    Example: ``device = setup_notebook(seed=0)``.
+    Example: ``device = setup_notebook(seed=0)``; the Chinese notebooks: ``setup_notebook(seed=0, lang="zh")``.
     """
     from . import __version__
 
+    if not isinstance(lang, str) or lang not in LANGUAGES:
+        raise ValueError(f"lang must be one of {', '.join(map(repr, LANGUAGES))}, got {lang!r}")
     if threads is not None:
         require_positive_int(threads, "threads")
     chosen = pick_device(device)
@@ -196,8 +203,11 @@ def setup_notebook(seed: int = 0, device: str | torch.device | None = None, thre
     _figures_with_alt_text()
     torch.set_printoptions(precision=4, sci_mode=False)
     np.set_printoptions(precision=4, suppress=True)
+    set_language(lang)
     print(
-        f"Python {platform.python_version()} | torch {torch.__version__} | "
-        f"helpers {__version__} | device: {chosen} | CPU threads: {torch.get_num_threads()} | seed: {seed}"
+        tr(
+            f"Python {platform.python_version()} | torch {torch.__version__} | "
+            f"helpers {__version__} | device: {chosen} | CPU threads: {torch.get_num_threads()} | seed: {seed}"
+        )
     )
     return chosen

@@ -16,6 +16,7 @@ import torch
 from torch.optim import lr_scheduler
 
 from ._checks import require_positive_int
+from .i18n import tr
 from .lr import _check_names, lr_schedule, plot_lr_schedule
 
 SCHEDULES = ("constant", "step", "cosine", "warmup_cosine", "one_cycle")
@@ -235,15 +236,27 @@ def scale_schedule(scheduler: Any, factor: float, groups: Sequence[int] | None =
 
 def schedule_summary(history: pd.DataFrame, group_names: Sequence[str] = ("body", "head")) -> str:
     """One line about a ``schedule_lrs`` result: each group's peak lr and the step it is first
-    reached, and the lrs of the last step. Example: ``schedule_summary(schedule_lrs("cosine", [0.01, 0.1], 50))``."""
-    parts, last = [], []
+    reached, and the lrs of the last step, in the current language.
+    Example: ``schedule_summary(schedule_lrs("cosine", [0.01, 0.1], 50))``."""
+    return _summaries(history, group_names)[1]
+
+
+def _summaries(history: pd.DataFrame, group_names: Sequence[str]) -> tuple[str, str]:
+    """:func:`schedule_summary` in English and in the current language (each part translated on
+    its own: the whole line would match its templates the wrong way)."""
+    parts, shown, last = [], [], []
     for g, name in enumerate(group_names):
         rows = history[history["group"] == g]
         peak = rows.loc[rows["lr"].idxmax()]
-        parts.append(f"{name} {peak['lr']:.4g} at step {int(peak['step'])}")
+        # Only "at step N" is a template: "{name} {lr} at step {N}" would match any sentence with "at step".
+        step = int(peak["step"])
+        said = tr(where := f"at step {step}")
+        shown.append(f"{name} {peak['lr']:.4g}" + (" " if said[:1].isascii() else "") + said)  # no space before （
+        parts.append(f"{name} {peak['lr']:.4g} {where}")
         last.append(f"{name} {rows['lr'].iloc[-1]:.3g}")
     steps = int(history["step"].max())
-    return f"peak lr: {', '.join(parts)}; at step {steps}: {', '.join(last)}"
+    english = f"peak lr: {', '.join(parts)}; at step {steps}: {', '.join(last)}"
+    return english, tr(f"peak lr: {', '.join(shown)}; at step {steps}: {', '.join(last)}")
 
 
 def schedule_playground(steps: int = 60) -> Any:
@@ -252,14 +265,14 @@ def schedule_playground(steps: int = 60) -> Any:
     ``helpers.widgets.playground``: without a kernel it shows a picture of its first state)."""
     import ipywidgets as w
 
-    from .widgets import _png, playground
+    from .widgets import _label, _png, _say, playground
 
     require_positive_int(steps, "steps")
     controls = {
-        "schedule": w.Dropdown(options=list(SCHEDULES), value="warmup_cosine", description="schedule"),
-        "warmup": w.IntSlider(value=10, min=0, max=steps // 2, step=1, description="warm-up"),
-        "body": w.FloatLogSlider(value=1e-3, base=10, min=-4, max=0, step=0.1, description="body lr", readout_format=".4f"),
-        "head": w.FloatLogSlider(value=1e-2, base=10, min=-4, max=0, step=0.1, description="head lr", readout_format=".4f"),
+        "schedule": _label(w.Dropdown(options=list(SCHEDULES), value="warmup_cosine"), "schedule"),
+        "warmup": _label(w.IntSlider(value=10, min=0, max=steps // 2, step=1), "warm-up"),
+        "body": _label(w.FloatLogSlider(value=1e-3, base=10, min=-4, max=0, step=0.1, readout_format=".4f"), "body lr"),
+        "head": _label(w.FloatLogSlider(value=1e-2, base=10, min=-4, max=0, step=0.1, readout_format=".4f"), "head lr"),
     }
     summary = w.HTML(layout=w.Layout(min_height="1.5em"))
     summary.add_class("playground-summary")
@@ -269,7 +282,8 @@ def schedule_playground(steps: int = 60) -> Any:
     def redraw(*_: Any) -> None:
         name = controls["schedule"].value
         history = schedule_lrs(name, [controls["body"].value, controls["head"].value], steps, controls["warmup"].value)
-        summary.value = f"{name}: " + schedule_summary(history)
+        english, shown = _summaries(history, ["body", "head"])
+        _say(summary, f"{name}: {english}", f"{name}: {shown}")
 
         def draw(fig: Any) -> None:
             from .lr import _plot_lr

@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from helpers import i18n
 from helpers.exercises import check_accumulation, check_moves, reset_tries
 from helpers.exercises.nb02 import (
     ACCUMULATION_ANSWER,
@@ -644,3 +645,23 @@ def test_moves_reveals_only_when_asked_or_after_repeated_tries(capsys):
     assert "The expected answer: " + MOVES_EXPECTED in capsys.readouterr().out
     assert not check_moves(..., ..., reveal=True)
     assert "The expected answer: " + MOVES_EXPECTED in capsys.readouterr().out
+
+
+# --- the Chinese edition: every hint above is one catalog message, shown whole ----------------
+
+
+@pytest.fixture
+def chinese(monkeypatch):
+    """``tr`` in Chinese, strict (a text without a catalog entry raises); English again after."""
+    monkeypatch.setenv(i18n.STRICT_ENV, "1")
+    i18n.set_language("zh")
+    yield i18n.tr
+    i18n.set_language("en")
+
+
+def test_moves_hints_read_whole_in_chinese(chinese):
+    both = check_moves.__wrapped__(True, True)
+    assert " None? And adagrad keeps no velocity: its step is " in both.hint  # the English, as before
+    assert "另外，Adagrad 不保留速度" in chinese(both.hint) and "adagrad" not in chinese(both.hint)
+    assert chinese(check_moves.__wrapped__(0, 1).hint) == "写 True 或 False（0 和 1 是数字，不是对是非题的回答）"
+    assert chinese(check_moves.__wrapped__("yes", True).hint) == "写 True 或 False，不要加引号"

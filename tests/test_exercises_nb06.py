@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch import nn
 
+from helpers import i18n
 from helpers.exercises import check_closure, check_nesterov_step, reset_tries
 from helpers.exercises.nb06 import CLOSURE_ANSWER, NESTEROV_ANSWER, _closure_problem
 
@@ -835,3 +836,33 @@ def test_closure_problem_shapes_match_the_hint():
 
     _, _, x, y = _closure_problem()
     assert (tuple(x.shape), tuple(y.shape)) == (_X_SHAPE, _Y_SHAPE)
+
+
+# --- the Chinese edition: "first call", "second call" and the list of globals, shown whole ----
+
+
+@pytest.fixture
+def chinese(monkeypatch):
+    """``tr`` in Chinese, strict (a text without a catalog entry raises); English again after."""
+    monkeypatch.setenv(i18n.STRICT_ENV, "1")
+    i18n.set_language("zh")
+    yield i18n.tr
+    i18n.set_language("en")
+
+
+def test_closure_messages_read_whole_in_chinese(chinese):
+    data = check_closure.__wrapped__(closure_notebook_data).message
+    assert data.startswith("the first call of your closure failed: ")
+    assert "Your code uses `X_NOTEBOOK` (a tensor), `Y_NOTEBOOK` (a tensor) from the notebook" in data
+    assert chinese(data).startswith("你的闭包在第一次调用时失败了：")
+    assert "你的代码使用了笔记本中的 `X_NOTEBOOK`（一个张量）、`Y_NOTEBOOK`（一个张量），" in chinese(data)
+    assert chinese(check_closure.__wrapped__(closure_outside).message).startswith("你的闭包在第二次调用时失败了：")
+
+
+def test_the_list_of_notebook_globals_is_built_from_catalog_messages():
+    from helpers.exercises.nb06 import _listed
+
+    tensor, model = torch.zeros(1), nn.Linear(1, 1)
+    assert _listed([]) == ""
+    assert _listed([("X", tensor)]) == "`X` (a tensor)"
+    assert _listed([("m", model), ("X", tensor), ("Y", tensor)]) == "`m` (Linear), `X` (a tensor), `Y` (a tensor)"

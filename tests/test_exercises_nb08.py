@@ -5,6 +5,7 @@ import re
 import pytest
 import torch
 
+from helpers import i18n
 from helpers.exercises import REVEAL_AFTER, check_adagrad, check_muon_split, muon_split_model
 from helpers.exercises.nb08 import ADAGRAD_ANSWER, MUON_SPLIT_ANSWER, _AdagradLike, _mistake
 
@@ -447,3 +448,38 @@ def test_muon_refuses_what_the_hint_says():
     """The checker's 'Muon refuses it' is PyTorch's own ValueError for a 1-D parameter."""
     with pytest.raises(ValueError, match="Muon only supports 2D parameters"):
         torch.optim.Muon([torch.zeros(3, requires_grad=True)])
+
+
+# --- the groups that differ, in both languages ----------------------------------------------
+
+
+@pytest.fixture
+def chinese(monkeypatch):
+    """``tr`` in Chinese, strict (a text without a catalog entry raises); English again after."""
+    monkeypatch.setenv(i18n.STRICT_ENV, "1")
+    i18n.set_language("zh")
+    yield i18n.tr
+    i18n.set_language("en")
+
+
+@pytest.mark.parametrize(
+    "groups, english, in_chinese", [((0,), "group 0", "组 0"), ((1,), "group 1", "组 1"), ((0, 1), "group 0 and group 1", "组 0 和组 1")]
+)
+def test_adagrad_names_the_groups_that_differ(groups, english, in_chinese, chinese):
+    class LongerSteps(Right):
+        """Right, except that the steps of ``groups`` are 10% too long."""
+
+        @torch.no_grad()
+        def step(self, closure=None):
+            lrs = [group["lr"] for group in self.param_groups]
+            for g in groups:
+                self.param_groups[g]["lr"] *= 1.1
+            try:
+                return super().step(closure)
+            finally:
+                for group, lr in zip(self.param_groups, lrs):
+                    group["lr"] = lr
+
+    message = check_adagrad.__wrapped__(LongerSteps).message
+    assert message == f"with lr=0.2, eps=0.5, after the first step the parameters of {english} differ from torch.optim.Adagrad's"
+    assert chinese(message) == f"使用 lr=0.2, eps=0.5 时，第一步之后 {in_chinese} 的参数就与 torch.optim.Adagrad 的不同"

@@ -11,7 +11,7 @@ import pytest
 import torch
 import torch.distributed as dist
 
-from helpers import check_save_once, check_zero_bytes, run_distributed, zero_exercise_model
+from helpers import check_save_once, check_zero_bytes, i18n, run_distributed, zero_exercise_model
 from helpers.exercises import REVEAL_AFTER
 from helpers.exercises._core import reset_tries
 from helpers.exercises.nb09 import zero_shares
@@ -216,3 +216,33 @@ def test_save_once_leaves_the_working_directory_and_rng_alone():
     torch.manual_seed(5)
     check_save_once(save_rank0)
     assert os.getcwd() == cwd and torch.equal(torch.rand(2), expected)
+
+
+# --- the Chinese edition: lists of ranks and of tensors, shown whole -------------------------
+
+
+@pytest.fixture
+def chinese(monkeypatch):
+    """``tr`` in Chinese, strict (a text without a catalog entry raises); English again after."""
+    monkeypatch.setenv(i18n.STRICT_ENV, "1")
+    i18n.set_language("zh")
+    yield i18n.tr
+    i18n.set_language("en")
+
+
+def test_lists_of_ranks_read_whole_in_chinese(chinese):
+    each = check_save_once.__wrapped__(SAVE_WRONG["a file per rank"][0]).message
+    assert each.startswith("ranks 0, 1, 2 and 3 each wrote a file of its own (")
+    assert chinese(each).startswith("rank 0, 1, 2 和 3 各自写了一个自己的文件（")
+    assert chinese(check_save_once.__wrapped__(SAVE_WRONG["if rank:"][0]).message) == "rank 1, 2 和 3 写了文件，rank 0 却没有写"
+    assert chinese(check_save_once.__wrapped__(SAVE_WRONG["rank 0 and 1"][0]).message) == "rank 0 写了文件，但 rank 1 也写了"
+
+
+def test_the_tensor_list_of_the_zero_answer_is_one_part_of_its_message(chinese):
+    """The list holds ", " itself: it is captured whole with its total, never split after its first entry."""
+    reveal = check_zero_bytes.__wrapped__(1).expected
+    holding = "0.weight (2048), 4.weight (640), 0.bias (64), 2.bias (64), 4.bias (10), 2826"
+    assert f"22628 bytes: rank 1 holds {holding} numbers in 5 tensors; " in reveal
+    _, templates = i18n.load_catalog("zh")
+    assert [m.groups() for t in templates if (m := t.pattern.fullmatch(reveal))] == [("22628", "1", holding, "5", "2826", "5")]
+    assert f"rank 1 持有 {holding} 个数，分布在 5 个张量中；" in chinese(reveal)

@@ -1,6 +1,7 @@
 """Notebook 10's checkers against a table of plausible wrong answers, and right ones in other spellings."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -8,6 +9,7 @@ import torch
 from torch import nn
 from torch.nn.utils import clip_grad_norm_
 
+from helpers import i18n
 from helpers.exercises import check_amp_step, check_step_happened, reset_tries
 from helpers.exercises.nb10 import AMP_ANSWER, STEP_HAPPENED_ANSWER, _AMP_MISTAKES, _expected_runs, _same, scale_events
 
@@ -561,3 +563,38 @@ def test_the_scale_events_come_from_real_scalers_and_cover_every_kind():
     assert kinds == {"same", "grew", "grew by 4", "grew by 1.5", "halved", "quartered", "times 0.9"}
     assert all(happened == (after >= before) for before, after, happened, _ in events)
     assert all(isinstance(b, float) and isinstance(a, float) and math.isfinite(a) for b, a, _, _ in events)
+
+
+# --- the Chinese edition: lists and a warning after the message, shown whole ------------------
+
+
+@pytest.fixture
+def chinese(monkeypatch):
+    """``tr`` in Chinese, strict (a text without a catalog entry raises); English again after."""
+    monkeypatch.setenv(i18n.STRICT_ENV, "1")
+    i18n.set_language("zh")
+    yield i18n.tr
+    i18n.set_language("en")
+
+
+def test_step_happened_lists_read_whole_in_chinese(chinese):
+    ratios = check_step_happened.__wrapped__(lambda b, a: a != b).message
+    assert ratios == "wrong for 24 of 30 iterations: those where scale_after / scale_before in [0.25, 0.5, 0.9, 1]"
+    assert chinese(ratios) == "30 次迭代中有 24 次答错：即 scale_after / scale_before in [0.25, 0.5, 0.9, 1] 的那些迭代"
+    lowered = check_step_happened.__wrapped__(lambda b, a: a != b / 2).message
+    assert lowered.endswith("was divided by 4 (backoff_factor=0.25) or multiplied by 0.9 (backoff_factor=0.9)")
+    assert chinese(lowered) == "缩放系数被除以 4（backoff_factor=0.25）或乘以 0.9（backoff_factor=0.9）时，你却判断这一步运行了"
+    grown = check_step_happened.__wrapped__(lambda b, a: a in (b, 2 * b)).message
+    assert grown.endswith("by another factor than 2 (1.5 or 4)")
+    assert chinese(grown) == "缩放系数按 2 以外的因子（1.5 或 4）增长时，你却判断这一步被跳过了"
+
+
+def amp_warns_without_clipping(model, optimizer, scaler, micro_batches, max_norm):
+    warnings.warn("something odd happened")
+    amp_no_clip(model, optimizer, scaler, micro_batches, max_norm)
+
+
+def test_amp_message_with_the_learners_warning_in_both_languages(chinese):
+    message = check_amp_step.__wrapped__(amp_warns_without_clipping).message
+    assert message.startswith("in the call where clipping acts") and message.endswith(" (your code also warned: something odd happened)")
+    assert chinese(message).endswith("max_norm 没有起作用（你的代码还发出了警告：something odd happened）")

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import base64
 import io
+import warnings
+from pathlib import Path
 
 import ipywidgets as w
+import matplotlib
 import nbformat
 import pytest
 from IPython.core.formatters import DisplayFormatter
@@ -14,7 +17,7 @@ from nbconvert import HTMLExporter
 from PIL import Image
 
 import helpers
-from helpers import lr_groups_playground, optimizer_playground, schedule_playground
+from helpers import lr_groups_playground, optimizer_playground, schedule_playground, widgets
 from helpers.execute import WIDGET_VIEW, clean
 from helpers.widgets import STATIC_NOTE, StaticPicture, compose_static_picture, control_readout, playground
 from notebook_rules import check_notebook
@@ -195,3 +198,147 @@ def test_kernel_stores_alt_text_and_widget_picture(tmp_path):
     assert "No description has been provided" not in html
     assert 'alt="Figure. Loss; x: step; y: loss; legend: SGD."' in html
     assert html.count(f'alt="{STATIC_NOTE}. lr body: 0.0100') == 1 and "VBox(" not in html
+
+
+# --- Chinese: a font with the glyphs, or the picture in English -------------------------
+
+
+@pytest.fixture
+def chinese():
+    """The helpers speak Chinese for the test; English and the font search's cache after it."""
+    from helpers.i18n import set_language
+
+    set_language("zh")
+    widgets._font_covering.cache_clear()
+    yield
+    set_language("en")
+    widgets._font_covering.cache_clear()
+
+
+def _drawn_texts(monkeypatch) -> list[tuple[str, str | None]]:
+    """Record every ``Figure.text`` call as (text, font file or None for the default font)."""
+    from matplotlib.figure import Figure
+
+    drawn, original = [], Figure.text
+
+    def text(self, x, y, s, *args, **kwargs):
+        prop = kwargs.get("fontproperties")
+        drawn.append((s, prop.get_file() if prop is not None else None))
+        return original(self, x, y, s, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "text", text)
+    return drawn
+
+
+def test_without_a_chinese_font_the_picture_is_the_english_one(chinese, monkeypatch):
+    monkeypatch.setattr(widgets, "_font_covering", lambda needed: None)  # no font on the machine has the glyphs
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        data, metadata = lr_groups_playground(steps=5)._repr_mimebundle_()
+    assert data["text/plain"].startswith("交互式控件（运行笔记本即可使用）。 学习率 body: 0.0100") and metadata["image/png"]["alt"] == data["text/plain"]
+    from helpers.i18n import set_language
+
+    set_language("en")
+    english = lr_groups_playground(steps=5)._repr_mimebundle_()[0]
+    assert data["image/png"] == english["image/png"]  # pixel for pixel the English widget's picture
+
+
+def test_with_a_chinese_font_the_picture_is_drawn_in_it(chinese, monkeypatch):
+    font = str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSerif.ttf")  # stands in for a Chinese font
+    assert widgets._charmap(font) and font != widgets._default_font()
+    monkeypatch.setattr(widgets, "_font_covering", lambda needed: font)
+    drawn = _drawn_texts(monkeypatch)
+    box = schedule_playground(steps=20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the stand-in has no Chinese glyphs; a real one would
+        png = box.static_png()
+    assert drawn[0] == ("交互式控件（运行笔记本即可使用）", font)
+    assert drawn[1][0].startswith("调度: warmup_cosine · 预热: 10") and {f for _, f in drawn} == {font}
+    assert "学习率峰值" in "".join(t for t, _ in drawn[1:])
+    assert _png(base64.b64encode(png).decode()).width >= 660
+
+
+def test_a_long_chinese_line_is_cut_where_it_is_full():
+    font = widgets._default_font()
+    lines = widgets._wrap("9" * 300, 200, 15, font=font)
+    assert "".join(lines) == "9" * 300 and len(lines) > 3
+    from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.font_manager import FontProperties
+
+    width = RendererAgg(1, 1, 80).get_text_width_height_descent
+    assert all(width(line, FontProperties(fname=font, size=15), ismath=False)[0] <= 200 for line in lines)
+
+
+def test_compose_refuses_text_no_font_draws_without_an_english_version(chinese, monkeypatch):
+    monkeypatch.setattr(widgets, "_font_covering", lambda needed: None)
+    with pytest.raises(ValueError, match="no font on this machine has a glyph"):
+        compose_static_picture(["学习率: 0.1"], b"", "损失 1")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert compose_static_picture(["学习率: 0.1"], b"", "损失 1", (["lr: 0.1"], "loss 1"))[:4] == b"\x89PNG"
+
+
+def test_find_font_judges_fonts_by_their_charmap(monkeypatch):
+    from matplotlib import font_manager
+
+    ascii_only = frozenset(range(32, 127))
+    last_resort = str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "LastResortHE-Regular.ttf")
+    charmaps = {
+        "/fonts/NotoSansCJK-fake.ttc": ascii_only,  # the right name, but no Chinese glyphs
+        "/fonts/other.ttf": ascii_only | {ord("交"), ord("互")},
+        "/fonts/wqy-microhei.ttc": ascii_only | {ord("交"), ord("互")},
+        last_resort: frozenset(range(0x110000)),  # matplotlib's own: a box for every character
+    }
+    entries = {
+        "noto": font_manager.FontEntry(fname="/fonts/NotoSansCJK-fake.ttc", name="Noto Sans CJK SC"),
+        "other": font_manager.FontEntry(fname="/fonts/other.ttf", name="Other Sans"),
+        "wqy": font_manager.FontEntry(fname="/fonts/wqy-microhei.ttc", name="WenQuanYi Micro Hei"),
+        "last": font_manager.FontEntry(fname=last_resort, name="Last Resort High-Efficiency"),
+    }
+    real = widgets._charmap
+    monkeypatch.setattr(widgets, "_charmap", lambda path: charmaps.get(path) or real(path))
+    def found(*names: str, text: str = "交互") -> str | None:
+        monkeypatch.setattr(font_manager.fontManager, "ttflist", [entries[n] for n in names])
+        widgets._font_covering.cache_clear()
+        return widgets.find_font(text)
+
+    try:
+        assert found("other", "noto", "wqy", "last") == "/fonts/wqy-microhei.ttc"  # a known Chinese font first
+        assert found("noto", "other", "last") == "/fonts/other.ttf"  # any font whose charmap has the glyphs
+        assert found("noto", "last") is None
+        assert found("noto", text="lr: 0.0100 · momentum: 0.90 → loss") == widgets._default_font()  # English: the default
+    finally:
+        widgets._font_covering.cache_clear()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_no_widget_picture_warns_with_the_fonts_of_this_machine(lang):
+    from helpers.i18n import set_language
+
+    set_language(lang)
+    widgets._font_covering.cache_clear()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            for name, make in sorted(WIDGETS.items()):
+                data, _ = make()._repr_mimebundle_()
+                assert _png(data["image/png"]).width >= 660, name
+                assert data["text/plain"].startswith(STATIC_NOTE if lang == "en" else "交互式控件"), name
+    finally:
+        set_language("en")
+
+
+def test_live_controls_and_summaries_are_labelled_in_chinese_and_remember_the_english(chinese):
+    """The browser draws a live widget's labels (no matplotlib font involved): they are Chinese; the
+    English is kept for a static picture drawn without a Chinese font."""
+    box = optimizer_playground("bowl", steps=5)
+    assert [c.description for c in _controls(box)] == ["曲面", "优化器", "学习率", "动量"]
+    next(c for c in _controls(box) if isinstance(c, w.Dropdown) and c.description == "优化器").value = "Adam"
+    assert [control_readout(c, english=True) for c in _controls(box)][2:] == ["lr: 0.0010", "beta1: 0.90"]
+    assert box._summary.value.startswith("Adam lr=0.001 momentum=0.9：5 步后位于")
+    assert widgets._english(box._summary, "value").startswith("Adam lr=0.001 momentum=0.9: after 5 steps at")
+    schedule = schedule_playground(steps=20)
+    assert [c.description for c in _controls(schedule)] == ["调度", "预热", "body 学习率", "head 学习率"]
+    assert "学习率峰值" in schedule._summary.value and "peak lr" in widgets._english(schedule._summary, "value")
+    schedule._summary.value = "changed by hand"
+    assert widgets._english(schedule._summary, "value") == "changed by hand"  # no stale English

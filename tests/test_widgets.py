@@ -16,6 +16,21 @@ def test_playground_run_is_pure_and_reports():
         assert playground_run("rosenbrock", name, 0.01, 0.9, 5)["path"].shape[1] == 2
 
 
+def test_playground_run_summary_in_chinese_keeps_the_english():
+    from helpers.i18n import set_language
+
+    english = playground_run("bowl", "SGD", 0.05, 0.5, 30)
+    assert english["english"] == english["summary"]
+    set_language("zh")
+    try:
+        chinese = playground_run("bowl", "SGD", 0.05, 0.5, 30)
+        diverged = playground_run("bowl", "SGD", 0.5, 0.9, 600)
+    finally:
+        set_language("en")
+    assert chinese["english"] == english["summary"] and chinese["summary"].startswith("SGD lr=0.05 momentum=0.5：30 步后位于")
+    assert diverged["summary"].startswith("SGD 在 ") and diverged["english"].startswith("SGD diverged after")
+
+
 def test_factory_errors():
     with pytest.raises(ValueError, match="optimizer must be one of"):
         make_optimizer_factory("Adagrad", 0.1)

@@ -31,6 +31,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._paths import find_path
+from ..i18n import tr
+
 REVEAL_AFTER = 3
 NOT_DONE = "Not done yet: replace `raise NotImplementedError` with your code, then run this cell again."
 NOT_DONE_VALUE = "Not done yet: replace the `...` with your answer, then run this cell again."
@@ -106,8 +109,10 @@ def checker(fn: Callable[..., Verdict]) -> Callable[..., CheckResult]:
                 raise TypeError(f"{name} returned {type(verdict).__name__}, not a Verdict")
         except Exception as exc:  # the checker's own bug: never a traceback in the learner's face
             print(
-                f"The checker {name} failed on its own ({type(exc).__name__}: {exc}). "
-                "That is a bug in helpers, not necessarily in your answer."
+                tr(
+                    f"The checker {name} failed on its own ({type(exc).__name__}: {exc}). "
+                    "That is a bug in helpers, not necessarily in your answer."
+                )
             )
             return _recorded(name, CheckResult(False))
         return _recorded(name, _show(name, verdict, reveal))
@@ -122,24 +127,25 @@ def _recorded(name: str, result: CheckResult) -> CheckResult:
 
 
 def _show(name: str, verdict: Verdict, reveal: bool) -> CheckResult:
+    """Print ``verdict`` in the current language (each label and message through ``tr``)."""
     if verdict.kind == "right":
         _TRIES.pop(name, None)
-        print("Correct! " + verdict.message if verdict.message else "Correct!")
+        print(tr("Correct! ") + tr(verdict.message) if verdict.message else tr("Correct!"))
         return CheckResult(True)
     if verdict.kind == "not_done":
-        print(verdict.message or NOT_DONE)
+        print(tr(verdict.message or NOT_DONE))
         if reveal and verdict.expected:
-            print("The expected answer: " + verdict.expected)
+            print(tr("The expected answer: ") + tr(verdict.expected))
         return CheckResult(False)
     tries = _TRIES[name] = _TRIES.get(name, 0) + 1
-    print("Not yet. " + verdict.message)
+    print(tr("Not yet. ") + tr(verdict.message))
     if verdict.hint:
-        print("Hint: " + verdict.hint)
+        print(tr("Hint: ") + tr(verdict.hint))
     if verdict.expected:
         if reveal or tries >= REVEAL_AFTER:
-            print("The expected answer: " + verdict.expected)
+            print(tr("The expected answer: ") + tr(verdict.expected))
         else:
-            print(f"(Stuck? Call it with reveal=True to see the expected answer; after {REVEAL_AFTER} tries it shows by itself.)")
+            print(tr(f"(Stuck? Call it with reveal=True to see the expected answer; after {REVEAL_AFTER} tries it shows by itself.)"))
     return CheckResult(False)
 
 
@@ -258,12 +264,16 @@ def call_student(fn: Callable[..., Any], args: tuple[Any, ...], names: tuple[str
     except Exception as exc:  # the learner's bug: report it at the learner's line
         frames = traceback.extract_tb(exc.__traceback__)
         mine = [f for f in frames if _is_learner_frame(f.filename)]
-        where = ""
-        if mine:
-            frame = mine[-1]
-            where = f" (your line {frame.lineno}: {frame.line.strip()})" if frame.line else f" (your line {frame.lineno})"
+        frame = mine[-1] if mine else None
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        return False, wrong(f"your code raised {type(exc).__name__}: {first}{where}", "fix that line and run the cell again")
+        raised = type(exc).__name__
+        if frame is None:
+            message = f"your code raised {raised}: {first}"
+        elif frame.line:  # one template per shape, so that each part is matched on its own
+            message = f"your code raised {raised}: {first} (your line {frame.lineno}: {frame.line.strip()})"
+        else:
+            message = f"your code raised {raised}: {first} (your line {frame.lineno})"
+        return False, wrong(message, "fix that line and run the cell again")
 
 
 # --- solutions -------------------------------------------------------------------------
@@ -274,10 +284,12 @@ def run_solutions(path: str | os.PathLike[str]) -> None:
 
     The solutions' own output (each checker's verdict) is kept back, so nothing of the
     answers shows under the exercises; on a failure it is printed and ``AssertionError``
-    raised. Example: ``run_solutions("solutions/00_start_here.py")``.
+    raised. A relative path not found here is looked up one folder up from an edition folder
+    (``notebooks/zh``). Example: ``run_solutions("solutions/00_start_here.py")``.
     """
     global _RECORD
-    file = Path(path)
+    file = find_path(path)
+    shown = Path(path).as_posix()  # as the notebook wrote it, so both editions print the same path
     if not file.is_file():
         raise FileNotFoundError(f"no solutions file {str(path)!r} (relative to {Path.cwd().name}/)")
     buffer = io.StringIO()
@@ -294,6 +306,6 @@ def run_solutions(path: str | os.PathLike[str]) -> None:
     failed = [name for name, ok in record if not ok]
     if failed or not record:
         print(buffer.getvalue())
-        raise AssertionError(f"{file.as_posix()}: " + (f"rejected by {', '.join(failed)}" if failed else "called no checker"))
+        raise AssertionError(f"{shown}: " + (f"rejected by {', '.join(failed)}" if failed else "called no checker"))
     names = list(dict.fromkeys(name for name, _ in record))
-    print(f"Every worked solution in {file.as_posix()} passes its checker ({', '.join(names)}).")
+    print(tr(f"Every worked solution in {shown} passes its checker ({', '.join(names)})."))

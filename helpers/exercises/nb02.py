@@ -449,9 +449,11 @@ def check_moves(moves_with_none: Any, moves_with_zeros: Any) -> Verdict:
                     "write True (it moves) or False (it stays put)",
                     expected=expected,
                 )
-            hint = "write True or False"
-            if number is not None:
-                hint += " (0 and 1 are numbers, not an answer to a yes/no question)"
+            hint = (
+                "write True or False (0 and 1 are numbers, not an answer to a yes/no question)"
+                if number is not None
+                else "write True or False"
+            )
             return wrong(f"{name} should be True or False, got {describe(value)}", hint, expected=expected)
         answers[name] = answer
     none_wrong = answers["moves_with_none"] != truth["moves_with_none"]
@@ -459,13 +461,19 @@ def check_moves(moves_with_none: Any, moves_with_zeros: Any) -> Verdict:
     none_hint = "step() looks at each parameter's .grad first: what does it do with one that is None?"
     if truth["moves_with_zeros"]:
         zeros_hint = "a zero gradient is not skipped: does Adagrad carry anything from the first step into the next one?"
+        zeros_after_and = zeros_hint
     else:
         zeros_hint = (
             "Adagrad keeps no velocity: its step is lr * grad / (sqrt(sum of squared gradients) + eps) with this step's grad. "
             "What is that for a gradient of zeros?"
         )
+        # The same hint as it reads after "And" (first letter lowered), written out so that it is one catalog message.
+        zeros_after_and = (
+            "adagrad keeps no velocity: its step is lr * grad / (sqrt(sum of squared gradients) + eps) with this step's grad. "
+            "What is that for a gradient of zeros?"
+        )
     if none_wrong and zeros_wrong:
-        return wrong("both answers are wrong", f"{none_hint} And {zeros_hint[0].lower() + zeros_hint[1:]}", expected=expected)
+        return wrong("both answers are wrong", f"{none_hint} And {zeros_after_and}", expected=expected)
     if none_wrong:
         return wrong("moves_with_none (the .grad cleared to None) is not right", none_hint, expected=expected)
     if zeros_wrong:

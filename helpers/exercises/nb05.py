@@ -63,12 +63,11 @@ def _kind(obj: Any) -> str:
 
 def _check_objects(objects: Any, saved_step: int) -> Verdict | None:
     """A wrong verdict when ``resume`` did not return (model, optimizer, scheduler, step) bound together."""
-    if not isinstance(objects, (tuple, list)) or len(objects) != 4:
-        what = describe(objects) if not isinstance(objects, (tuple, list)) else f"{len(objects)} objects"
-        return wrong(
-            f"resume(path) must return four things (model, optimizer, scheduler, step); it returned {what}",
-            "end with: return model, optimizer, scheduler, step (the step read from the file)",
-        )
+    hint = "end with: return model, optimizer, scheduler, step (the step read from the file)"
+    if not isinstance(objects, (tuple, list)):
+        return wrong(f"resume(path) must return four things (model, optimizer, scheduler, step); it returned {describe(objects)}", hint)
+    if len(objects) != 4:
+        return wrong(f"resume(path) must return four things (model, optimizer, scheduler, step); it returned {len(objects)} objects", hint)
     *objects, step = objects
     number = as_number(step)
     if number is None or not float(number).is_integer():

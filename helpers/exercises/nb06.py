@@ -472,7 +472,7 @@ def _call_closure(closure: Callable[..., Any], which: str) -> tuple[bool, Any]:
         text = str(warning.message)
         if "target size" in text and "different to the input size" in text:
             return False, wrong(
-                f"at the {which} call mse_loss warned: {text.split('. ')[0]}",
+                f"at the {which} mse_loss warned: {text.split('. ')[0]}",
                 "model(x) and y must have the same shape (here both (N, 1)): do not squeeze one of them, or mse_loss broadcasts them",
             )
     for warning in caught:  # any other warning: show it, as it would have shown without the checker
@@ -487,35 +487,35 @@ def _call_closure(closure: Callable[..., Any], which: str) -> tuple[bool, Any]:
         )
     if "backward through the graph a second time" in text:
         return False, wrong(
-            f"the {which} call of your closure failed: {text}",
+            f"the {which} of your closure failed: {text}",
             "compute the loss inside the closure: LBFGS calls it several times, and each call needs its own forward pass",
         )
     if "shapes cannot be multiplied" in text or "must match the size of tensor" in text:
         return False, wrong(
-            f"the {which} call of your closure failed: {text}",
+            f"the {which} of your closure failed: {text}",
             f"the shapes do not fit the model the checker passes: use the model, x and y that make_closure receives "
             f"(here x has shape {_X_SHAPE} and y {_Y_SHAPE}), not other variables of the notebook",
         )
     if "RecursionError" in text:
         return False, wrong(
-            f"the {which} call of your closure never ended: RecursionError, the closure calls itself again and again",
+            f"the {which} of your closure never ended: RecursionError, the closure calls itself again and again",
             "a closure that runs optimizer.step(closure) makes step() call the closure, which steps again...: "
             "the closure only computes the loss and its gradient; the caller runs optimizer.step(closure)",
         )
     if "missing 1 required positional argument: 'closure'" in text:
         return False, wrong(
-            f"the {which} call of your closure failed: {text}",
+            f"the {which} of your closure failed: {text}",
             "the closure only computes the loss and its gradient; LBFGS calls it from inside optimizer.step(closure), "
             "so do not call step() in it",
         )
     if "does not require grad" in text:
         return False, wrong(
-            f"the {which} call of your closure failed: {text}",
+            f"the {which} of your closure failed: {text}",
             "compute the loss with gradients on: no torch.no_grad() and no .detach() before loss.backward()",
         )
     if "implicitly created only for scalar outputs" in text:
         return False, wrong(
-            f"the {which} call of your closure failed: {text}",
+            f"the {which} of your closure failed: {text}",
             "the loss must be one number: keep mse_loss's default reduction='mean'",
         )
     return ok, out
@@ -524,7 +524,11 @@ def _call_closure(closure: Callable[..., Any], which: str) -> tuple[bool, Any]:
 def _probe(
     closure: Callable[..., Any], model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, which: str, previous: float | None = None
 ) -> Verdict | None:
-    """Call the closure once directly, with stale gradients in ``.grad``, and check what it returns and leaves."""
+    """Call the closure once directly, with stale gradients in ``.grad``, and check what it returns and leaves.
+
+    ``which`` names the call as the messages say it, ``"first call"`` or ``"second call"`` (one
+    catalog message each), e.g. "the first call of your closure left .grad as it was".
+    """
     params = list(model.parameters())
     stale = [torch.full_like(p, 0.25) for p in params]
     for p, s in zip(params, stale):
@@ -534,7 +538,7 @@ def _probe(
     if not ok:
         return out
     if out is None:
-        return wrong(f"your closure returned nothing (None) at its {which} call", "end the closure with `return loss`: LBFGS reads the loss from it")
+        return wrong(f"your closure returned nothing (None) at its {which}", "end the closure with `return loss`: LBFGS reads the loss from it")
     value = as_number(out)
     if value is None:
         if callable(out):
@@ -542,7 +546,7 @@ def _probe(
         return wrong(f"your closure returned {describe(out)}", "return the loss: one number (a 0-d tensor)")
     if not math.isfinite(value):
         return wrong(
-            f"at its {which} call your closure returned {value}, not a finite loss",
+            f"at its {which} your closure returned {value}, not a finite loss",
             "return the loss as mse_loss computes it, with no factor or division that can overflow",
         )
     if not math.isclose(value, expected, rel_tol=1e-5, abs_tol=1e-7):
@@ -560,7 +564,7 @@ def _probe(
                 "return mse_loss itself, without a factor",
             )
         return wrong(
-            f"at its {which} call your closure returned {value:.6g}, which is not the mean squared error of the model "
+            f"at its {which} your closure returned {value:.6g}, which is not the mean squared error of the model "
             "on x and y at the current weights, nor a common variant of it (another loss, reduction or factor)",
             "check which loss function you call and which tensors you give it: the model, x and y that make_closure "
             "received, and nn.functional.mse_loss with its default reduction",
@@ -568,27 +572,27 @@ def _probe(
     for p, s, g in zip(params, stale, grads):
         if p.grad is None or not p.grad.abs().sum() > 0:
             return wrong(
-                f"after the {which} call of your closure there is no gradient in .grad",
+                f"after the {which} of your closure there is no gradient in .grad",
                 "call loss.backward() inside the closure, after optimizer.zero_grad() (not before it)",
             )
         if torch.allclose(p.grad, s):
             return wrong(
-                f"the {which} call of your closure left .grad as it was",
+                f"the {which} of your closure left .grad as it was",
                 "call loss.backward() inside the closure, so each call leaves the gradient at the current weights",
             )
         if torch.allclose(p.grad, s + g, rtol=1e-4, atol=1e-5):
             return wrong(
-                f"after the {which} call .grad holds the old gradient plus the new one",
+                f"after the {which} .grad holds the old gradient plus the new one",
                 "call optimizer.zero_grad() at the start of the closure: backward() adds into .grad",
             )
         if torch.allclose(p.grad, 2 * g, rtol=1e-4, atol=1e-5) or torch.allclose(p.grad, s + 2 * g, rtol=1e-4, atol=1e-5):
             return wrong(
-                f"after the {which} call .grad holds twice the gradient: backward() ran twice on the loss",
+                f"after the {which} .grad holds twice the gradient: backward() ran twice on the loss",
                 "call backward() once per call of the closure: every backward() adds into .grad (retain_graph=True does not change that)",
             )
         if not torch.allclose(p.grad, g, rtol=1e-4, atol=1e-5):
             return wrong(
-                f"after the {which} call .grad is not the gradient of mse_loss at the current weights",
+                f"after the {which} .grad is not the gradient of mse_loss at the current weights",
                 "call backward() on the same loss you return, computed from the current parameters",
             )
     return None
@@ -635,11 +639,28 @@ def _notebook_globals(fn: Any) -> str:
         if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME") and isinstance(ins.argval, str)
     )
     used = [
-        f"`{name}` ({'a tensor' if isinstance(value, torch.Tensor) else type(value).__name__})"
+        (name, value)
         for name in names
         if isinstance(value := namespace.get(name), (torch.Tensor, torch.nn.Module, torch.optim.Optimizer))
     ]
-    return ", ".join(used)
+    return _listed(used)
+
+
+def _listed(used: list[tuple[str, Any]]) -> str:
+    """``"`X` (a tensor), `model` (Linear)"``: each name with what it holds, joined with ", ".
+
+    Built from the front, one name at a time, so that a tensor's entry and the rest of the list
+    are one catalog message ("`{0}` (a tensor), {1}"): a translation sees each name whole. A
+    module or optimizer is described by its class name, which no language translates.
+    Example: ``_listed([("X", torch.zeros(1))])`` -> ``"`X` (a tensor)"``.
+    """
+    if not used:
+        return ""
+    (name, value), rest = used[0], _listed(used[1:])
+    if isinstance(value, torch.Tensor):
+        return f"`{name}` (a tensor), {rest}" if rest else f"`{name}` (a tensor)"
+    kind = type(value).__name__
+    return f"`{name}` ({kind}), {rest}" if rest else f"`{name}` ({kind})"
 
 
 def _closure_verdict(make_closure: Callable[..., Any]) -> Verdict:
@@ -672,13 +693,15 @@ def _closure_verdict(make_closure: Callable[..., Any]) -> Verdict:
         )
     if not callable(closure):
         return wrong(f"make_closure returned {describe(closure)}, not a function", "define def closure(): ... inside make_closure and `return closure`")
-    if (verdict := _probe(closure, model, x, y, "first")) is not None:
+    verdict = _probe(closure, model, x, y, "first call")  # not inside the `is not None`: the extractor skips comparisons
+    if verdict is not None:
         return verdict
     first, _ = _loss_and_grads(model, x, y)
     with torch.no_grad():
         for p in model.parameters():
             p.add_(0.5)
-    if (verdict := _probe(closure, model, x, y, "second", previous=first)) is not None:
+    verdict = _probe(closure, model, x, y, "second call", previous=first)
+    if verdict is not None:
         return verdict
 
     ref, ref_opt, _, _ = _closure_problem()

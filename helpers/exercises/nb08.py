@@ -270,7 +270,7 @@ def _adagrad_verdict(cls: Any) -> Verdict:
                 return wrong(message, hint)
         step = next(k for k in range(len(learner)) if not _close_runs(learner[k : k + 1], reference[k : k + 1]))
         groups = sorted({0 if i < 2 else 1 for i in range(3) if not torch.allclose(learner[step][i], reference[step][i], rtol=1e-5, atol=1e-6)})
-        where = " and ".join(f"group {g}" for g in groups)
+        where = {(0,): "group 0", (1,): "group 1", (0, 1): "group 0 and group 1"}.get(tuple(groups), "")  # whole messages
         setting = ", ".join(f"{k}={v}" for k, v in kwargs.items()) or "the default lr and eps"
         if step == 0:
             return wrong(

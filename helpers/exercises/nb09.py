@@ -69,8 +69,11 @@ def check_zero_bytes(answer: Any) -> Verdict:
     mine = [sizes[i] for i in shares[ZERO_RANK]]
     expected = _adam_bytes(mine)
     listed = ", ".join(f"{names[i]} ({sizes[i]})" for i in shares[ZERO_RANK])
+    # The tensor list holds ", " itself: with its total it is one part of the message (names and
+    # numbers, the same in every language), so that no translation can split the list wrongly.
+    holding = f"{listed}, {sum(mine)}"
     reveal = (
-        f"{expected} bytes: rank {ZERO_RANK} holds {listed}, {sum(mine)} numbers in {len(mine)} tensors; "
+        f"{expected} bytes: rank {ZERO_RANK} holds {holding} numbers in {len(mine)} tensors; "
         f"Adam keeps 2 x {sum(mine)} x 4 bytes of moments + {len(mine)} x 4 bytes of steps"
     )
     got = number_answer(answer, what="one number of bytes", example="12345", expected=reveal)
@@ -152,8 +155,13 @@ def _files(folder: Path) -> list[str]:
 
 
 def _ranks(ranks: list[int]) -> str:
-    text = ", ".join(map(str, ranks[:-1])) + (" and " if len(ranks) > 1 else "") + str(ranks[-1])
-    return f"rank{'s' if len(ranks) > 1 else ''} {text}"
+    """``"rank 2"`` or ``"ranks 1, 2 and 3"``: one catalog message, "ranks {0} and {1}", for any number of ranks.
+
+    Example: ``_ranks([1, 2])`` -> ``"ranks 1 and 2"``.
+    """
+    if len(ranks) == 1:
+        return f"rank {ranks[0]}"  # no message to translate: "rank" is the glossary's term in Chinese too
+    return f"ranks {', '.join(map(str, ranks[:-1]))} and {ranks[-1]}"
 
 
 @checker

@@ -272,18 +272,24 @@ def check_amp_step(amp_step: AmpStep) -> Verdict:
         reference, mistakes = _expected_runs()
     if all(_same(a, b) for a, b in zip(learner, reference)):
         return right("autocast, scaled backward per micro-batch, one unscale_, clip, the scaler's step and update.")
-    warned = ""
-    if caught:
-        first = str(caught[0].message).strip().splitlines()[0]
-        warned = f" (your code also warned: {first[:120]})"
+    warned = str(caught[0].message).strip().splitlines()[0][:120] if caught else ""
     for (_, _, message, hint), run in zip(_AMP_MISTAKES, mistakes):
         if all(_same(a, b) for a, b in zip(learner, run)):
-            return wrong(message + warned, hint, expected=AMP_ANSWER)
+            return wrong(_with_warning(message, warned), hint, expected=AMP_ANSWER)
     return _describe_difference(learner, reference, warned)
 
 
+def _with_warning(message: str, warned: str) -> str:
+    """``message`` with the learner's first warning after it, when there was one: one catalog
+    message "{0} (your code also warned: {1})" around the message, translated on its own.
+
+    Example: ``_with_warning("after call 2 ...", "")`` -> ``"after call 2 ..."``.
+    """
+    return f"{message} (your code also warned: {warned})" if warned else message
+
+
 def _describe_difference(learner: list[tuple[Any, ...]], reference: list[tuple[Any, ...]], warned: str) -> Verdict:
-    """What differs first, when no known mistake matches."""
+    """What differs first, when no known mistake matches; ``warned``: the learner's first warning, or ""."""
     for i, (mine, want) in enumerate(zip(learner, reference)):
         if _same(mine, want):
             continue
@@ -305,8 +311,8 @@ def _describe_difference(learner: list[tuple[Any, ...]], reference: list[tuple[A
             message = f"after call {i + 1} the weights or the momentum buffers differ from one correct step"
             hint = ("go through it in order: autocast forward and loss, divide, scaled backward for each micro-batch; then "
                     "unscale, clip, the scaler's step and update, and clear the gradients")
-        return wrong(message + warned, hint, expected=AMP_ANSWER)
-    return wrong("your runs differ from the expected ones" + warned, "", expected=AMP_ANSWER)  # not reached
+        return wrong(_with_warning(message, warned), hint, expected=AMP_ANSWER)
+    return wrong(_with_warning("your runs differ from the expected ones", warned), "", expected=AMP_ANSWER)  # not reached
 
 
 # --- exercise 2: did the step happen? --------------------------------------------------------
@@ -407,7 +413,9 @@ def check_step_happened(step_happened: Callable[[float, float], Any]) -> Verdict
         message, hint = "every answer was the opposite: you return True for a skipped step", "the question is whether the step ran"
     elif kinds <= _GREW:
         if "grew" not in kinds:
-            factors = " or ".join(k.split()[-1] for k in sorted(kinds))
+            factors = {  # each a whole message (KeyError for a new setting: add its text)
+                frozenset({"grew by 1.5"}): "1.5", frozenset({"grew by 4"}): "4", frozenset({"grew by 1.5", "grew by 4"}): "1.5 or 4",
+            }[frozenset(kinds)]
             message = f"you said the step was skipped when the scale grew by another factor than 2 ({factors})"
             hint = "the scale grows by growth_factor, which is 2 only by default"
         else:
@@ -417,16 +425,20 @@ def check_step_happened(step_happened: Callable[[float, float], Any]) -> Verdict
         message = "you said the step was skipped when the scale stayed the same"
         hint = "most iterations that step leave the scale as it was: it changes only on a skip or on growth"
     elif kinds <= _LOWERED and "halved" not in kinds:
-        words = {"quartered": "divided by 4 (backoff_factor=0.25)", "times 0.9": "multiplied by 0.9 (backoff_factor=0.9)"}
-        message = "you said the step ran when the scale was " + " or ".join(words[k] for k in sorted(kinds))
+        lowered = {  # each a whole message (KeyError for a new setting: add its text)
+            frozenset({"quartered"}): "divided by 4 (backoff_factor=0.25)",
+            frozenset({"times 0.9"}): "multiplied by 0.9 (backoff_factor=0.9)",
+            frozenset({"quartered", "times 0.9"}): "divided by 4 (backoff_factor=0.25) or multiplied by 0.9 (backoff_factor=0.9)",
+        }[frozenset(kinds)]
+        message = f"you said the step ran when the scale was {lowered}"
         hint = "a skipped step multiplies the scale by backoff_factor, which is 0.5 only by default"
     elif kinds <= _LOWERED:
         message = "you said the step ran when the scale went down"
         hint = "what does update() do to the scale after an iteration whose gradient held inf?"
     else:
-        words = {"same": "stayed the same", "grew": "grew", "grew by 4": "grew by 4", "grew by 1.5": "grew by 1.5",
-                 "halved": "halved", "quartered": "was divided by 4", "times 0.9": "was multiplied by 0.9"}
-        named = ", ".join(words[k] for k in sorted(kinds))
-        message = f"wrong for {sum(wrong_kinds.values())} of {len(events)} iterations: those where the scale {named}"
+        # The kinds as what the learner's function sees, the ratio of the two scales: code, the same in every language.
+        ratio = {name: r for r, name in _KINDS}
+        ratios = ", ".join(f"{r:g}" for r in sorted(ratio[k] for k in kinds))
+        message = f"wrong for {sum(wrong_kinds.values())} of {len(events)} iterations: those where scale_after / scale_before in [{ratios}]"
         hint = "compare the two scales: after a skipped step, after a normal step, after a growth step"
     return wrong(message, hint, expected=STEP_HAPPENED_ANSWER)
