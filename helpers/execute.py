@@ -1,13 +1,17 @@
-"""Re-execute notebooks in place on the CPU: ``python -m helpers.execute [NOTEBOOK ...]``.
+"""Re-execute notebooks in place on the CPU: ``python -m helpers.execute [--unexecuted] [NOTEBOOK or FOLDER ...]``.
 
-Each notebook runs top to bottom in a fresh kernel with ``NOTEBOOK_DEVICE=cpu``, from the
-notebooks folder. Cells tagged ``raises-exception`` may raise; any other error stops with a
-message. Run metadata that churns (timings, widget state, the exact Python version) is not
-stored, so a re-run that changes nothing leaves the file unchanged.
+Each notebook runs top to bottom in a fresh kernel with ``NOTEBOOK_DEVICE=cpu``, from its own
+folder (``notebooks/`` or ``notebooks/zh/``). A folder stands for its ``NN_topic.ipynb``
+notebooks; with no argument, the English notebooks run, then the Chinese ones. ``--unexecuted``
+runs only those with a code cell that has never run (the generator ``helpers.translate``
+empties the cells whose code changed). Cells tagged ``raises-exception`` may raise; any other
+error stops with a message. Run metadata that churns (timings, widget state, the exact Python
+version) is not stored, so a re-run that changes nothing leaves the file unchanged.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import time
@@ -83,12 +87,53 @@ def execute(path: Path, timeout: int = 300) -> float:
     return seconds
 
 
+def unexecuted(path: Path) -> bool:
+    """True when a code cell of the notebook at ``path`` holds code but has never run.
+
+    Example: ``unexecuted(Path("notebooks/zh/01_param_groups.ipynb"))`` -> ``False`` once executed.
+    """
+    nb = nbformat.read(path, as_version=4)
+    return any(c.cell_type == "code" and "".join(c.source).strip() and c.execution_count is None for c in nb.cells)
+
+
+def targets(args: list[str], root: Path | None = None) -> list[Path]:
+    """The notebooks named by ``args`` (files, or folders for their ``NN_topic.ipynb``); with none, the English
+    notebooks then the Chinese ones. Raises ``ValueError`` for a path that is neither.
+
+    Example: ``targets(["notebooks/zh"])`` -> ``[.../notebooks/zh/00_start_here.ipynb, ...]``.
+    """
+    root = ROOT if root is None else root
+    if not args:
+        return notebooks(root / "notebooks") + notebooks(root / "notebooks" / "zh")
+    found: list[Path] = []
+    for arg in args:
+        path = Path(arg).resolve()
+        if path.is_dir():
+            found += notebooks(path)
+        elif path.suffix == ".ipynb" and path.is_file():
+            found.append(path)
+        else:
+            raise ValueError(f"{arg}: not a notebook (.ipynb) nor a folder of notebooks")
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    paths = [Path(a).resolve() for a in args] or notebooks(ROOT / "notebooks")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("paths", nargs="*", help="notebooks or folders (default: notebooks/, then notebooks/zh/)")
+    parser.add_argument("--unexecuted", action="store_true", help="only the notebooks with a code cell never run")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        paths = targets(args.paths)
+    except ValueError as error:
+        print(f"helpers.execute: {error}", file=sys.stderr)
+        return 1
+    if args.unexecuted:
+        paths = [p for p in paths if unexecuted(p)]
+        if not paths:
+            print("every notebook is executed")
     for path in paths:
         seconds = execute(path)
-        print(f"executed {path.name} in {seconds:.1f} s")
+        print(f"executed {path.parent.name}/{path.name} in {seconds:.1f} s")
     return 0
 
 

@@ -1,6 +1,7 @@
 """The student edition: every notebook without its solutions. ``python -m helpers.student [FOLDER]``.
 
 Writes each notebook to FOLDER (default ``build/student``) with its "### Solutions" section
+(``### 答案`` in the Chinese edition)
 replaced by a short note, the ``run_solutions(...)`` cell and its output removed, and
 ``run_solutions`` dropped from the setup cell's import. Everything else (the lessons, their
 stored outputs, the exercise stubs that answer "not done yet", the navigation) is kept. The
@@ -25,6 +26,13 @@ STUDENT_NOTE = (
     "takes `reveal=True` and then shows the expected answer (from the third wrong try it shows it "
     "by itself); your teacher has the solutions."
 )
+# The Chinese edition (notebooks/zh/) heads its solutions "### 答案".
+STUDENT_NOTE_ZH = (
+    "### 答案\n\n"
+    "这是学生版，不含答案。卡住了？每个检查器都接受 `reveal=True`，然后给出预期的答案"
+    "（答错第三次时它会自己给出）；参考答案在老师那里。"
+)
+_NOTES = {"Solutions": STUDENT_NOTE, "答案": STUDENT_NOTE_ZH}
 # Folders next to the notebooks that the student edition needs, besides the notebooks.
 KEEP_FOLDERS = ("distributed",)
 
@@ -41,8 +49,9 @@ def student_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     out = nbformat.from_dict(nb)
     cells = []
     for cell in out.cells:
-        if cell.cell_type == "markdown" and re.match(r"\s*### Solutions\b", cell.source):
-            cells.append(nbformat.v4.new_markdown_cell(STUDENT_NOTE, id=cell.get("id")))
+        heading = re.match(r"\s*### (Solutions|答案)(?=\s|$)", cell.source) if cell.cell_type == "markdown" else None
+        if heading:
+            cells.append(nbformat.v4.new_markdown_cell(_NOTES[heading.group(1)], id=cell.get("id")))
             continue
         if cell.cell_type == "code" and "run_solutions(" in cell.source:
             continue

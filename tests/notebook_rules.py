@@ -1,7 +1,14 @@
-"""The notebook template of ../shared/STYLE.md as checks: ``check_notebook(path)`` lists what breaks it."""
+"""The notebook template of ../shared/STYLE.md as checks: ``check_notebook(path)`` lists what breaks it.
+
+A notebook of an edition folder (``notebooks/zh``, with ``catalog/glossary.json``) is held to the same rules with
+that edition's headings (``## 小结``, ``## 练习``, "你将学到", ...), its references ("笔记本 05"、"第 3 节") and the
+worked solutions of the English notebooks one folder up.
+"""
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from pathlib import Path
 
@@ -28,6 +35,10 @@ MACHINE_PATH_RE = re.compile(
     r"|site-packages|[\\/]\.venv[\\/]|\b[A-Za-z]:\\[\w\\]"
 )
 SPOILER_RE = re.compile(r"Correct!|The expected answer")
+SPOILERS = ("Correct!", "The expected answer")
+# The Chinese edition's references: "笔记本 05"、"笔记本 07 和 08"; "第 3 节"、"第 3、5 节"、"笔记本 05 的第 3 节".
+ZH_NOTEBOOK_REF_RE = re.compile(r"笔记本\s*(\d\d(?:\s*(?:、|，|,|和|与|或|至|到|-|–)\s*\d\d)*)")
+ZH_SECTION_REF_RE = re.compile(r"(?:笔记本\s*(?P<nb_before>\d\d)\s*(?:的|中的|里的)?\s*)?第\s*(?P<nums>\d+(?:\s*(?:、|，|,|和|与|或)\s*\d+)*)\s*节")
 # The text ipywidgets gives a widget displayed without a static picture (helpers.widgets.playground).
 WIDGET_REPR_RE = re.compile(
     r"^(?:[VH]?Box|GridBox|Accordion|Tab|Stack|AppLayout|GridspecLayout|TwoByTwoLayout|Output|Dropdown|"
@@ -59,6 +70,36 @@ def _all_output_text(out) -> str:
     return "\n".join(parts)
 
 
+def edition_headings(path: Path) -> dict[str, str] | None:
+    """The headings of the edition ``path`` belongs to (``{"Summary": "小结", ...}`` from the folder's
+    ``catalog/glossary.json``), or None for an English notebook."""
+    glossary = Path(path).parent / "catalog" / "glossary.json"
+    if not glossary.exists():
+        return None
+    return dict(json.loads(glossary.read_text(encoding="utf-8"))["headings"])
+
+
+@functools.cache
+def _spoiler_re(edition: bool) -> re.Pattern[str]:
+    """Verdict texts under the Exercises give an answer away: the English ones, and for an edition their
+    translations in ``helpers/i18n`` (the literal text before any placeholder)."""
+    words = list(SPOILERS)
+    if edition:
+        words.append("正确！")
+        try:
+            from helpers.i18n import load_catalog
+
+            exact, templates = load_catalog("zh")
+        except (ImportError, ValueError):
+            exact, templates = {}, ()
+        pairs = list(exact.items()) + [(t.english, t.translated) for t in templates]
+        for english, translated in pairs:
+            prefix = re.split(r"\{\d+\}", translated)[0].strip()
+            if english.startswith(SPOILERS) and len(prefix) >= 2:
+                words.append(prefix)
+    return re.compile("|".join(re.escape(w) for w in words))
+
+
 def _sections(path: Path) -> set[str]:
     nb = nbformat.read(path, as_version=4)
     return {m for c in nb.cells if c.cell_type == "markdown" for m in re.findall(r"^##\s+(\d+)\.", _src(c), re.M)}
@@ -75,20 +116,37 @@ def check_references(path: Path, texts: list[str]) -> list[str]:
             for number in re.findall(r"\d\d", m.group(1)):
                 if number not in existing:
                     problems.append(f"{m.group(0)!r} points at notebook {number}, which does not exist")
-        for m in SECTION_REF_RE.finditer(text):
-            target = m.group("nb_before") or m.group("nb_after") or own
+        refs = [(m.group(0), m.group("nb_before") or m.group("nb_after") or own, [m.group("num")]) for m in SECTION_REF_RE.finditer(text)]
+        for m in ZH_NOTEBOOK_REF_RE.finditer(text):
+            for number in re.findall(r"\d\d", m.group(1)):
+                if number not in existing:
+                    problems.append(f"{m.group(0)!r} points at notebook {number}, which does not exist")
+        refs += [(m.group(0), m.group("nb_before") or own, re.findall(r"\d+", m.group("nums"))) for m in ZH_SECTION_REF_RE.finditer(text)]
+        for said, target, numbers in refs:
             if target not in existing:
                 continue  # reported above
-            if m.group("num") not in _sections(existing[target]):
-                where = "this notebook" if target == own else f"notebook {target}"
-                problems.append(f"{m.group(0)!r} points at section {m.group('num')} of {where}, which has no '## {m.group('num')}.' heading")
+            for num in numbers:
+                if str(int(num)) not in _sections(existing[target]):
+                    where = "this notebook" if target == own else f"notebook {target}"
+                    problems.append(f"{said!r} points at section {num} of {where}, which has no '## {num}.' heading")
     return problems
 
 
-def check_notebook(path: Path) -> list[str]:
-    """Every way the notebook at ``path`` breaks the template; empty when it follows it."""
+def check_notebook(path: Path, headings: dict[str, str] | None = None) -> list[str]:
+    """Every way the notebook at ``path`` breaks the template; empty when it follows it.
+
+    ``headings`` translates the template's words ("Summary", "Exercises", "You will learn", "You need", "Time");
+    by default those of the notebook's edition folder (``edition_headings``), else English.
+    Example: ``check_notebook(Path("notebooks/zh/01_param_groups.ipynb"))`` -> ``[]``.
+    """
     problems: list[str] = []
     path = Path(path)
+    edition = headings is not None or edition_headings(path) is not None
+    headings = headings if headings is not None else edition_headings(path) or {}
+
+    def h(word: str) -> str:
+        return headings.get(word, word)
+
     match = NAME_RE.match(path.name)
     if not match:
         problems.append(f"file name {path.name!r} is not NN_slug.ipynb (lower case, digits, underscores)")
@@ -104,7 +162,7 @@ def check_notebook(path: Path) -> list[str]:
         number = _src(first).lstrip()[2:4]
         if match and number != match.group(1):
             problems.append(f"title number {number} differs from the file name's {match.group(1)}")
-        for needed in ("You will learn", "You need", "Time"):
+        for needed in (h("You will learn"), h("You need"), h("Time")):
             if needed not in _src(first):
                 problems.append(f"the title cell lacks {needed!r}")
 
@@ -114,13 +172,14 @@ def check_notebook(path: Path) -> list[str]:
 
     # Sections.
     markdown = [_src(c) for c in cells if c.cell_type == "markdown"]
-    for heading in ("## Summary", "## Exercises"):
-        if not any(re.search(rf"^{re.escape(heading)}\b", m, re.M) for m in markdown):
+    summary_heading, exercises_heading = f"## {h('Summary')}", f"## {h('Exercises')}"
+    for heading in (summary_heading, exercises_heading):
+        if not any(re.search(rf"^{re.escape(heading)}(?!\w)", m, re.M) for m in markdown):
             problems.append(f"no {heading!r} section")
 
-    summary = next((m for m in markdown if re.search(r"^## Summary\b", m, re.M)), None)
+    summary = next((m for m in markdown if re.search(rf"^{re.escape(summary_heading)}(?!\w)", m, re.M)), None)
     if summary is not None:
-        section = summary.split("## Summary", 1)[1].split("\n## ", 1)[0]
+        section = summary.split(summary_heading, 1)[1].split("\n## ", 1)[0]
         bullets = len(re.findall(r"^- ", section, re.M))
         if not 3 <= bullets <= 5:
             problems.append(f"the Summary has {bullets} bullets; write 3 to 5")
@@ -189,15 +248,19 @@ def check_notebook(path: Path) -> list[str]:
 
     # Exercises: nothing under them gives an answer away; the worked solutions live in
     # solutions/NN_slug.py (run by run_solutions), not in the notebook.
-    start = next((k for k, c in enumerate(cells) if c.cell_type == "markdown" and re.search(r"^## Exercises\b", _src(c), re.M)), None)
+    start = next(
+        (k for k, c in enumerate(cells) if c.cell_type == "markdown" and re.search(rf"^{re.escape(exercises_heading)}(?!\w)", _src(c), re.M)),
+        None,
+    )
     if start is not None:
         for k, c in enumerate(cells[start:], start):
             if c.cell_type != "code":
                 continue
             for out in c.outputs:
-                if (found := SPOILER_RE.search(_output_text(out))):
+                if (found := _spoiler_re(edition).search(_output_text(out))):
                     problems.append(f"cell {k} under the Exercises shows a solution's verdict ({found.group(0)!r})")
-        solutions = path.parent / "solutions" / path.name.replace(".ipynb", ".py")
+        # An edition runs the English notebooks' solutions, one folder up (run_solutions looks there).
+        solutions = (path.parent.parent if edition else path.parent) / "solutions" / path.name.replace(".ipynb", ".py")
         exercise_code = "".join(_src(c) for c in cells[start:] if c.cell_type == "code")
         checkers = sorted(set(re.findall(r"\b(check_\w+)\(", exercise_code)))
         if not solutions.exists():

@@ -1,7 +1,11 @@
-"""Every notebook follows the template; each rule is shown to fail on a bad notebook."""
+"""Every notebook follows the template; each rule is shown to fail on a bad notebook.
+
+The Chinese edition (notebooks/zh) follows the same rules with its own headings (tests/notebook_rules.py).
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import nbformat
@@ -11,6 +15,7 @@ from helpers import nav
 from notebook_rules import check_notebook
 
 NOTEBOOKS = nav.notebooks(nav.ROOT / "notebooks")
+ZH_NOTEBOOKS = nav.notebooks(nav.ROOT / "notebooks" / "zh")
 
 
 def test_there_are_notebooks():
@@ -18,7 +23,7 @@ def test_there_are_notebooks():
     assert NOTEBOOKS[0].name == "00_start_here.ipynb"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS + ZH_NOTEBOOKS, ids=lambda p: str(p.relative_to(nav.ROOT / "notebooks")))
 def test_notebook_follows_template(path):
     assert check_notebook(path) == []
 
@@ -179,3 +184,87 @@ def test_good_references_pass(tmp_path):
     for text in ("Notebook 99 comes next.", "Notebook 99's section 2 and notebook 98 agree.", "section 2 of notebook 99"):
         _md(nb, text)
     assert check_notebook(_write(tmp_path, nb)) == []
+
+
+# --- the Chinese edition: the same rules with the glossary's headings -----------------------------
+
+GLOSSARY = nav.ROOT / "notebooks" / "zh" / "catalog" / "glossary.json"
+ZH_HEADINGS = json.loads(GLOSSARY.read_text(encoding="utf-8"))["headings"]
+
+
+def _good_zh() -> nbformat.NotebookNode:
+    """``_good()`` as the Chinese edition writes it: Chinese headings, solutions one folder up."""
+    nb = _good()
+    nb.cells[0].source = "# 98 · 好\n一个问题。\n\n**你将学到** a\n\n**预备知识** b\n\n**时间** 5 分钟。"
+    nb.cells[-6].source = "## 小结\n- a\n- b\n- c"
+    nb.cells[-5].source = "## 练习\n1. b"
+    nb.cells[-3].source = "### 答案\n在 [solutions/98_good.py](../solutions/98_good.py) 里。"
+    _code(nb, 0).source = 'device = setup_notebook(seed=0, lang="zh")'
+    return nb
+
+
+def _write_zh(tmp_path: Path, nb, name: str = "98_good.ipynb") -> Path:
+    """An edition folder like notebooks/zh: tmp/zh/ with catalog/glossary.json, the solutions in tmp/solutions."""
+    folder = tmp_path / "zh"
+    (folder / "catalog").mkdir(parents=True)
+    (folder / "catalog" / "glossary.json").write_text(GLOSSARY.read_text(encoding="utf-8"), encoding="utf-8")
+    other = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("## 2. 二")])
+    (folder / "99_other.ipynb").write_text(nbformat.writes(other))
+    (tmp_path / "solutions").mkdir()
+    (tmp_path / "solutions" / "98_good.py").write_text("assert check_answer(42)\n")
+    path = folder / name
+    nbformat.write(nb, path)
+    return path
+
+
+def test_the_chinese_headings_come_from_the_glossary():
+    assert {k: ZH_HEADINGS[k] for k in ("Summary", "Exercises", "You will learn", "You need", "Time")} == {
+        "Summary": "小结", "Exercises": "练习", "You will learn": "你将学到", "You need": "预备知识", "Time": "时间"}
+
+
+def test_good_chinese_notebook_passes(tmp_path):
+    assert check_notebook(_write_zh(tmp_path, _good_zh())) == []
+
+
+def test_an_english_notebook_in_the_edition_folder_fails(tmp_path):
+    problems = check_notebook(_write_zh(tmp_path, _good()))
+    assert "no '## 小结' section" in problems and "the title cell lacks '你将学到'" in problems
+
+
+ZH_BAD_CASES = {
+    "summary": (lambda nb: setattr(nb.cells[-6], "source", "## Summary\n- a\n- b\n- c"), "no '## 小结' section"),
+    "summary bullets": (lambda nb: setattr(nb.cells[-6], "source", "## 小结\n- 只有一条"), "write 3 to 5"),
+    "exercises": (lambda nb: setattr(nb.cells[-5], "source", "## Exercises\n1. b"), "no '## 练习' section"),
+    "objectives": (lambda nb: setattr(nb.cells[0], "source", nb.cells[0].source.replace("你将学到", "目标")), "lacks '你将学到'"),
+    "prerequisites": (lambda nb: setattr(nb.cells[0], "source", nb.cells[0].source.replace("预备知识", "需要")), "lacks '预备知识'"),
+    "time": (lambda nb: setattr(nb.cells[0], "source", nb.cells[0].source.replace("时间", "用时")), "lacks '时间'"),
+    "solutions link in the folder": (lambda nb: setattr(nb.cells[-3], "source", "### 答案\n[x](solutions/98_good.py)"), "does not resolve"),
+    "missing notebook": (lambda nb: _md(nb, "正如笔记本 42 所示。"), "points at notebook 42"),
+    "missing notebook in a list": (lambda nb: _md(nb, "笔记本 99 和 43 接着讲。"), "points at notebook 43"),
+    "missing section": (lambda nb: _md(nb, "见下面第 4 节。"), "section 4 of this notebook"),
+    "missing section in a list": (lambda nb: _md(nb, "## 1. 一\n\n**课堂** 5 分钟：第 1、4 节。"), "section 4 of this notebook"),
+    "missing section elsewhere": (lambda nb: _md(nb, "笔记本 99 的第 3 节讲过。"), "section 3 of notebook 99"),
+    "visible verdict": (lambda nb: _code(nb, -1).outputs.append(nbformat.v4.new_output("stream", name="stdout", text="正确！2.6\n")), "verdict"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ZH_BAD_CASES))
+def test_each_rule_fails_on_a_bad_chinese_notebook(tmp_path, case):
+    mutate, expected = ZH_BAD_CASES[case]
+    nb = _good_zh()
+    mutate(nb)
+    problems = check_notebook(_write_zh(tmp_path, nb))
+    assert any(expected in p for p in problems), problems
+
+
+def test_good_chinese_references_pass(tmp_path):
+    nb = _good_zh()
+    for text in ("笔记本 99 接着讲。", "笔记本 99 的第 2 节和笔记本 98 一致。", "笔记本 99 第 2 节"):
+        _md(nb, text)
+    assert check_notebook(_write_zh(tmp_path, nb)) == []
+
+
+def test_a_chinese_notebook_needs_the_english_solutions_one_folder_up(tmp_path):
+    path = _write_zh(tmp_path, _good_zh())
+    (tmp_path / "solutions" / "98_good.py").unlink()
+    assert any("no worked solutions file" in p for p in check_notebook(path))

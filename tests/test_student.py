@@ -11,7 +11,7 @@ import pytest
 
 from helpers import nav
 from helpers.execute import execute
-from helpers.student import student_notebook, write_student_edition
+from helpers.student import STUDENT_NOTE_ZH, student_notebook, write_student_edition
 
 NOTEBOOKS = nav.notebooks(nav.ROOT / "notebooks")
 
@@ -74,3 +74,14 @@ def test_the_student_edition_runs_and_every_exercise_says_not_done_yet(edition, 
         shown = "".join(o.get("text", "") or o.get("data", {}).get("text/plain", "") for o in cell.outputs)
         assert "not done yet" in shown.lower(), cell.source[:80]
         assert not any(o.output_type == "error" for o in cell.outputs), cell.source[:80]
+
+
+@pytest.mark.parametrize("path", sorted((nav.ROOT / "notebooks" / "zh").glob("[0-9][0-9]_*.ipynb")), ids=lambda p: p.stem)
+def test_the_chinese_notebooks_lose_their_solutions_too(path):
+    nb = nbformat.read(path, as_version=4)
+    student = student_notebook(nb)
+    text = "\n".join(c.source for c in student.cells)
+    assert "run_solutions" not in text and "solutions/" not in text, path.name  # no call, no link to ../solutions/
+    notes = [c.source for c in student.cells if c.source.startswith("### 答案")]
+    assert notes == [STUDENT_NOTE_ZH], path.name  # the Chinese note replaces the Chinese heading
+    assert len(student.cells) == len(nb.cells) - 1  # only the run_solutions cell is gone

@@ -230,6 +230,50 @@ def test_widget_responds_in_the_page(page, lab, path, index, name):
     page.screenshot(path=str(lab.artifacts / f"{path.stem}-{name}.png"))
 
 
+# --- the Chinese edition ------------------------------------------------------------------
+
+ZH_WIDGET_NOTEBOOK = nav.ROOT / "notebooks" / "zh" / "01_param_groups.ipynb"
+CJK = re.compile(r"[\u4e00-\u9fff]")
+NUMBER = re.compile(r"\d+(?:\.\d+)?(?:e-?\d+)?")
+
+
+def zh_label(english: str) -> str:
+    """The Chinese of a widget's label, from the helpers' catalog (helpers/i18n/zh), read without setting a language."""
+    from helpers.i18n import load_catalog
+
+    exact, _ = load_catalog("zh")
+    assert exact.get(english), f"helpers/i18n/zh has no translation for the widget label {english!r}"
+    return exact[english]
+
+
+def test_a_chinese_notebook_runs_and_its_widget_responds(page, lab):
+    """zh/01 runs top to bottom in JupyterLab (solutions found one folder up); its widget speaks Chinese and
+    answers the slider."""
+    assert ZH_WIDGET_NOTEBOOK.exists(), "notebooks/zh/01_param_groups.ipynb is missing: run `make translations`"
+    name = f"zh/{ZH_WIDGET_NOTEBOOK.name}"
+    open_notebook(page, lab, name)
+    page.evaluate(RUN_ALL)
+    page.wait_for_function(ALL_EXECUTED, timeout=180_000, polling=250)
+    wait_idle(page)
+    assert page.evaluate(SAVE) is False, "the notebook still has unsaved changes after saving"
+    assert saved_problems(lab.root / "zh" / ZH_WIDGET_NOTEBOOK.name) == []
+    summary = page.locator(".playground-summary").first
+    summary.scroll_into_view_if_needed()
+    first = wait_for(page, lambda t: bool(CJK.search(t)) and bool(NUMBER.search(t)), "a summary line in Chinese")
+    before_png = picture(page)
+    body = zh_label("lr body")
+    assert slider(page, body).count() == 1, f"no slider labelled {body!r} (the Chinese of 'lr body')"
+    readout = press(page, body, "ArrowRight", 3)
+
+    def shows_new_lr(text: str) -> bool:  # the kernel recomputed the run at the slider's learning rate
+        return text != first and any(abs(float(n) - readout) < 6e-5 for n in NUMBER.findall(text))
+
+    text = wait_for(page, shows_new_lr, f"a new summary with the body lr the slider reads ({readout})")
+    assert CJK.search(text), f"the summary line is not in Chinese: {text!r}"
+    assert picture(page) != before_png, "the picture did not change"
+    page.screenshot(path=str(lab.artifacts / "zh-01_param_groups-lr_groups_playground.png"))
+
+
 def test_lab_keeps_its_workspace_in_its_own_folder(page, lab):
     """The server saves the page's layout in the session's folder, not in the user's home."""
     workspaces = Path(lab.env["JUPYTERLAB_WORKSPACES_DIR"])
