@@ -51,9 +51,14 @@ def _clean(text: str) -> str:
 
 
 def _axis_part(axis: str, label: str, scale: str) -> str:
+    """``"y: loss (log scale)"``; a label that only names its axis reads ``"x axis"``, and a scale the
+    label already names (``"loss scale (log scale)"``) is not said twice."""
+    label = _clean(label)
     if not label:
         return ""
-    return f"{axis}: {_clean(label)}" + (f" ({scale} scale)" if scale not in ("linear", "") else "")
+    text = f"{axis} axis" if label.lower() == axis.split()[0].lower() else f"{axis}: {label}"
+    named = f"{scale} scale" in label.lower() or f"{scale}-scale" in label.lower()
+    return text + (f" ({scale} scale)" if scale not in ("linear", "") and not named else "")
 
 
 def _legend_entries(holder: Any) -> list[str]:
@@ -68,8 +73,8 @@ def _panel_text(axes: list[Any]) -> str:
     main = axes[0]
     title = " ".join(_clean(main.get_title(loc)) for loc in ("left", "center", "right") if main.get_title(loc).strip())
     parts = [title] if title else []
-    parts.append(_axis_part("x", main.get_xlabel(), main.get_xscale()))
-    parts.append(_axis_part("y", main.get_ylabel(), main.get_yscale()))
+    x, y = _axis_part("x", main.get_xlabel(), main.get_xscale()), _axis_part("y", main.get_ylabel(), main.get_yscale())
+    parts += ["x and y axes"] if (x, y) == ("x axis", "y axis") else [x, y]  # not "x: x; y: y"
     entries = _legend_entries(main)
     for twin in axes[1:]:
         parts.append(_axis_part("y (right)", twin.get_ylabel(), twin.get_yscale()))
@@ -81,7 +86,8 @@ def _panel_text(axes: list[Any]) -> str:
 
 def figure_alt_text(fig: Any) -> str:
     """A text alternative to ``fig`` for readers who cannot see it: its suptitle, then per panel
-    its title, x and y labels (with a non-linear scale named) and legend entries.
+    its title, x and y labels (with a non-linear scale named, once) and legend entries; axes
+    labelled just "x" and "y" read "x and y axes".
 
     Hidden axes and colour bars are left out; a twin axis (``ax.twinx()``) is described with
     its panel. ``setup_notebook`` attaches it to every figure a notebook shows (the ``alt`` of

@@ -91,3 +91,23 @@ def test_alt_text_wants_a_figure():
     ax = plot_lines({"a": [1]}, title="t")
     with pytest.raises(TypeError, match="fig must be a matplotlib Figure, got Axes; for an Axes pass ax.figure"):
         figure_alt_text(ax)
+
+
+def test_alt_text_names_a_scale_once_when_the_label_already_says_it():
+    ax = plot_lines({"loss scale": [1, 2, 4]}, title="Loss scale per iteration", xlabel="iteration", ylabel="loss scale (log scale)", logy=True)
+    assert figure_alt_text(ax.figure) == (
+        "Figure. Loss scale per iteration; x: iteration; y: loss scale (log scale); legend: loss scale."
+    )
+
+
+def test_alt_text_of_axes_labelled_just_x_and_y():
+    fig = Figure()
+    ax = fig.subplots()
+    ax.plot([1, 2], label="path")
+    ax.set(title="Paths on bowl", xlabel="x", ylabel="Y")
+    ax.legend()
+    assert figure_alt_text(fig) == "Figure. Paths on bowl; x and y axes; legend: path."
+    ax.set_ylabel("loss")
+    assert figure_alt_text(fig) == "Figure. Paths on bowl; x axis; y: loss; legend: path."
+    ax.set(xlabel="x", ylabel="y", yscale="log")
+    assert figure_alt_text(fig) == "Figure. Paths on bowl; x axis; y axis (log scale); legend: path."

@@ -2,8 +2,10 @@
 
 Opens the pages of notebooks 00, 01 and 06 from a local file server and checks what a reader
 sees: the pictures load, 06's formulas are typeset by the bundled MathJax, the widget cells show
-their stored picture, search answers, and nothing was fetched from outside. Screenshots of the
-three pages (site-00.png, site-01.png, site-06.png) go to build/screenshots/ ($SCREENSHOT_DIR).
+their stored picture, search answers, and nothing was fetched from outside; and the Chinese 01
+(``zh/01_param_groups.html``) the same way, with its language switch leading to the English 01.
+Screenshots of the pages (site-00.png, site-01.png, site-06.png, site-zh-01.png) go to
+build/screenshots/ ($SCREENSHOT_DIR).
 The site is ``$SITE_DIR`` when that names a built site (CI runs ``make site`` first), else a
 fresh build.
 """
@@ -67,6 +69,8 @@ def _open(page, url: str) -> None:
 
 @pytest.mark.parametrize("name", PAGES)
 def test_page_loads_offline_with_every_picture(offline_page, site_url: str, screenshot, name: str) -> None:
+    errors: list[str] = []  # what the page's scripts log as errors (the theme's, search's, MathJax's)
+    offline_page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     _open(offline_page, f"{site_url}{name}.html")
     images = offline_page.evaluate(IMAGES)
     shot = screenshot(offline_page, f"site-{name[:2]}")
@@ -75,6 +79,7 @@ def test_page_loads_offline_with_every_picture(offline_page, site_url: str, scre
     broken = [i["src"] for i in images if not i["loaded"]]
     assert not broken, f"{name}.html: images that did not load: {broken}"
     assert offline_page.blocked == [], f"{name}.html asked for outside resources: {offline_page.blocked}"
+    assert not errors, f"{name}.html logged errors: {errors}"
 
 
 def test_math_of_06_is_typeset_by_the_bundled_mathjax(offline_page, site_url: str) -> None:
@@ -88,9 +93,9 @@ def test_math_of_06_is_typeset_by_the_bundled_mathjax(offline_page, site_url: st
     assert offline_page.blocked == [], offline_page.blocked
 
 
-def _widget_alts(name: str) -> list[str]:
-    """The alternative text stored with the picture of each widget cell of notebook ``name``."""
-    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+def _widget_alts(name: str, folder: Path = NOTEBOOKS) -> list[str]:
+    """The alternative text stored with the picture of each widget cell of notebook ``name`` in ``folder``."""
+    nb = nbformat.read(folder / f"{name}.ipynb", as_version=4)
     cells = [c for c in nb.cells if c.cell_type == "code" and "playground(" in c.source]
     assert cells, f"{name} has no widget cell (a call to a *_playground(...) helper)"
     alts = []
@@ -101,8 +106,8 @@ def _widget_alts(name: str) -> list[str]:
             if "image/png" in o.get("data", {})
         ]
         assert found and found[0], (
-            f"{name}: the widget cell {cell.source.splitlines()[0]!r} stores no picture with alt text; "
-            "re-execute the notebook (make execute)"
+            f"{folder.name}/{name}: the widget cell {cell.source.splitlines()[0]!r} stores no picture with alt text; "
+            "re-execute the notebook (make execute, or make translations for notebooks/zh)"
         )
         alts.append(found[0])
     return alts
@@ -120,10 +125,40 @@ def test_widget_cells_show_their_picture(offline_page, site_url: str, name: str)
     assert "VBox(children=" not in offline_page.inner_text("main"), "a widget shows as VBox(...) text"
 
 
-def test_search_finds_zero_grad_offline(offline_page, site_url: str) -> None:
-    offline_page.goto(f"{site_url}search.html?q=zero_grad", wait_until="networkidle")
+def test_chinese_01_loads_offline_with_its_widget_picture_and_switches_to_english(offline_page, site_url: str, screenshot) -> None:
+    errors: list[str] = []
+    offline_page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    _open(offline_page, f"{site_url}zh/01_param_groups.html")
+    assert offline_page.evaluate("() => document.documentElement.lang") == "zh-CN"
+    images = offline_page.evaluate(IMAGES)
+    assert screenshot(offline_page, "site-zh-01").is_file()
+    assert images, "zh/01_param_groups.html shows no image"
+    broken = [i["src"] for i in images if not i["loaded"]]
+    assert not broken, f"zh/01_param_groups.html: images that did not load: {broken}"
+    for alt in _widget_alts("01_param_groups", NOTEBOOKS / site.EDITION):
+        shown = [i for i in images if i["alt"] == alt]
+        assert shown and all(i["loaded"] for i in shown), f"zh/01_param_groups.html: no loaded widget picture {alt[:80]!r}"
+    assert "VBox(children=" not in offline_page.inner_text("main"), "a widget shows as VBox(...) text"
+    switch = offline_page.locator("a.language-switch")
+    assert switch.count() == 1 and switch.is_visible() and switch.inner_text().strip() == "English"
+    switch.click()
+    offline_page.wait_for_url(f"{site_url}01_param_groups.html")
+    title = nav.read_entry(NOTEBOOKS / "01_param_groups.ipynb").title
+    assert title.split(":")[0] in offline_page.inner_text("h1"), "the switch did not lead to the English 01"
+    back = offline_page.locator("a.language-switch")
+    assert back.inner_text().strip() == "中文" and back.get_attribute("href") == "zh/01_param_groups.html"
+    assert offline_page.blocked == [], offline_page.blocked
+    assert not errors, f"logged errors: {errors}"
+
+
+@pytest.mark.parametrize("folder", ["", f"{site.EDITION}/"], ids=["en", "zh"])
+def test_search_finds_zero_grad_offline(offline_page, site_url: str, folder: str) -> None:
+    """Each language searches its own pages (the Chinese ones by their Latin terms: jieba is not pinned)."""
+    offline_page.goto(f"{site_url}{folder}search.html?q=zero_grad", wait_until="networkidle")
     results = offline_page.locator("#search-results ul.search li")
     results.first.wait_for()
     texts = results.all_inner_texts()
     assert any("zero_grad" in t for t in texts), texts[:5]
+    links = results.locator("a").evaluate_all("links => links.map(a => a.href)")
+    assert links and all(link.startswith(f"{site_url}{folder}") and f"{site_url}{folder}".count("/") == link.count("/") for link in links), links[:5]
     assert offline_page.blocked == [], offline_page.blocked
