@@ -7,6 +7,8 @@
 # make student  write the student edition (every notebook without its solutions) to build/student/
 # make site     build the static site from the stored outputs into build/site/ (open build/site/index.html)
 # make slides   build one offline reveal.js deck per notebook into build/slides/
+# make translations
+#               rebuild the Chinese notebooks (notebooks/zh/) from the English ones and the catalogs
 # make python-check
 #               say which Python a new .venv would be made with (or why none fits)
 # make clean    remove .venv and caches
@@ -41,7 +43,7 @@ FIND_PYTHON = py=; tried=; \
 # matplotlibrc, an IPython startup file, another python3 kernelspec) are not seen.
 ISOLATED = $(BIN)/python tests/isolation.py
 
-.PHONY: lab test execute nav clean venv check-device python-check student site slides
+.PHONY: lab test execute nav clean venv check-device python-check student site slides translations
 
 venv: $(STAMP)
 
@@ -81,11 +83,22 @@ site: $(STAMP)
 slides: $(STAMP)
 	$(BIN)/python -m helpers.slides build build/slides
 
-# The slide marks come last: how cells share a slide depends on the size of their outputs.
+# The Chinese edition is generated first (python -m helpers.translate), then every notebook is
+# executed (no NOTEBOOKS: English, then Chinese); the slide marks come last, since how cells share
+# a slide depends on the size of their outputs, and the Chinese cells take the English marks.
 execute: $(STAMP)
 	$(BIN)/python -m helpers.nav
+	$(BIN)/python -m helpers.translate
 	NOTEBOOK_DEVICE=cpu $(ISOLATED) $(BIN)/python -m helpers.execute $(NOTEBOOKS)
 	$(BIN)/python -m helpers.slides mark
+	$(BIN)/python -m helpers.translate
+
+# Rebuild the Chinese notebooks from the English ones and the catalogs (notebooks/zh/catalog/),
+# then execute those whose code changed.
+translations: $(STAMP)
+	$(BIN)/python -m helpers.translate
+	$(BIN)/python -m helpers.nav
+	NOTEBOOK_DEVICE=cpu $(ISOLATED) $(BIN)/python -m helpers.execute --unexecuted notebooks/zh
 
 # Stored outputs come from the CPU, so on another device only the asserts can be checked.
 # A device this machine lacks stops it at once with one message, not a failure per cell.
@@ -100,6 +113,7 @@ python-check:
 nav: $(STAMP)
 	$(BIN)/python -m helpers.nav
 	$(BIN)/python -m helpers.slides mark
+	$(BIN)/python -m helpers.translate
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
