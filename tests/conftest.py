@@ -46,3 +46,14 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(
             f"browser tests in Chromium -- passed: {counts['passed']}, failed: {counts['failed']}, skipped: {counts['skipped']}"
         )
+
+
+@pytest.fixture
+def chinese(monkeypatch):
+    """``tr`` in Chinese, strict (a text without a catalog entry raises); English again after."""
+    from helpers import i18n
+
+    monkeypatch.setenv(i18n.STRICT_ENV, "1")
+    i18n.set_language("zh")
+    yield i18n.tr
+    i18n.set_language("en")

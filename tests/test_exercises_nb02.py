@@ -8,7 +8,6 @@ import pytest
 import torch
 from torch import nn
 
-from helpers import i18n
 from helpers.exercises import check_accumulation, check_moves, reset_tries
 from helpers.exercises.nb02 import (
     ACCUMULATION_ANSWER,
@@ -649,14 +648,6 @@ def test_moves_reveals_only_when_asked_or_after_repeated_tries(capsys):
 
 # --- the Chinese edition: every hint above is one catalog message, shown whole ----------------
 
-
-@pytest.fixture
-def chinese(monkeypatch):
-    """``tr`` in Chinese, strict (a text without a catalog entry raises); English again after."""
-    monkeypatch.setenv(i18n.STRICT_ENV, "1")
-    i18n.set_language("zh")
-    yield i18n.tr
-    i18n.set_language("en")
 
 
 def test_moves_hints_read_whole_in_chinese(chinese):

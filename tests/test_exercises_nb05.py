@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import i18n, load_checkpoint
+from helpers import load_checkpoint
 from helpers.exercises import REVEAL_AFTER, check_lr_after_load, check_resume, resume_setup
 
 # --- check_resume -----------------------------------------------------------------------
@@ -342,14 +342,6 @@ def test_lr_after_load_placeholder_reveals_the_answer_when_asked(capsys):
 
 # --- the Chinese edition: a count of objects is one catalog message, shown whole --------------
 
-
-@pytest.fixture
-def chinese(monkeypatch):
-    """``tr`` in Chinese, strict (a text without a catalog entry raises); English again after."""
-    monkeypatch.setenv(i18n.STRICT_ENV, "1")
-    i18n.set_language("zh")
-    yield i18n.tr
-    i18n.set_language("en")
 
 
 def test_resume_count_of_objects_reads_whole_in_chinese(chinese):

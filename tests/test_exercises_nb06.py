@@ -6,7 +6,6 @@ import pytest
 import torch
 from torch import nn
 
-from helpers import i18n
 from helpers.exercises import check_closure, check_nesterov_step, reset_tries
 from helpers.exercises.nb06 import CLOSURE_ANSWER, NESTEROV_ANSWER, _closure_problem
 
@@ -840,14 +839,6 @@ def test_closure_problem_shapes_match_the_hint():
 
 # --- the Chinese edition: "first call", "second call" and the list of globals, shown whole ----
 
-
-@pytest.fixture
-def chinese(monkeypatch):
-    """``tr`` in Chinese, strict (a text without a catalog entry raises); English again after."""
-    monkeypatch.setenv(i18n.STRICT_ENV, "1")
-    i18n.set_language("zh")
-    yield i18n.tr
-    i18n.set_language("en")
 
 
 def test_closure_messages_read_whole_in_chinese(chinese):

@@ -5,7 +5,6 @@ import re
 import pytest
 import torch
 
-from helpers import i18n
 from helpers.exercises import REVEAL_AFTER, check_adagrad, check_muon_split, muon_split_model
 from helpers.exercises.nb08 import ADAGRAD_ANSWER, MUON_SPLIT_ANSWER, _AdagradLike, _mistake
 
@@ -452,14 +451,6 @@ def test_muon_refuses_what_the_hint_says():
 
 # --- the groups that differ, in both languages ----------------------------------------------
 
-
-@pytest.fixture
-def chinese(monkeypatch):
-    """``tr`` in Chinese, strict (a text without a catalog entry raises); English again after."""
-    monkeypatch.setenv(i18n.STRICT_ENV, "1")
-    i18n.set_language("zh")
-    yield i18n.tr
-    i18n.set_language("en")
 
 
 @pytest.mark.parametrize(

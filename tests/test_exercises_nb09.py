@@ -221,14 +221,6 @@ def test_save_once_leaves_the_working_directory_and_rng_alone():
 # --- the Chinese edition: lists of ranks and of tensors, shown whole -------------------------
 
 
-@pytest.fixture
-def chinese(monkeypatch):
-    """``tr`` in Chinese, strict (a text without a catalog entry raises); English again after."""
-    monkeypatch.setenv(i18n.STRICT_ENV, "1")
-    i18n.set_language("zh")
-    yield i18n.tr
-    i18n.set_language("en")
-
 
 def test_lists_of_ranks_read_whole_in_chinese(chinese):
     each = check_save_once.__wrapped__(SAVE_WRONG["a file per rank"][0]).message

@@ -9,7 +9,6 @@ import torch
 from torch import nn
 from torch.nn.utils import clip_grad_norm_
 
-from helpers import i18n
 from helpers.exercises import check_amp_step, check_step_happened, reset_tries
 from helpers.exercises.nb10 import AMP_ANSWER, STEP_HAPPENED_ANSWER, _AMP_MISTAKES, _expected_runs, _same, scale_events
 
@@ -567,14 +566,6 @@ def test_the_scale_events_come_from_real_scalers_and_cover_every_kind():
 
 # --- the Chinese edition: lists and a warning after the message, shown whole ------------------
 
-
-@pytest.fixture
-def chinese(monkeypatch):
-    """``tr`` in Chinese, strict (a text without a catalog entry raises); English again after."""
-    monkeypatch.setenv(i18n.STRICT_ENV, "1")
-    i18n.set_language("zh")
-    yield i18n.tr
-    i18n.set_language("en")
 
 
 def test_step_happened_lists_read_whole_in_chinese(chinese):
