@@ -229,19 +229,28 @@ class Plan:
     reason: str  # why the class skips the notebook ("" when it is taught)
 
 
+def heading_parts(markdown: str) -> list[tuple[str, str]]:
+    """``(key, heading)`` for each ``## `` heading of ``markdown`` that an In class line can name:
+    ``"1"`` for ``## 1. Title``, ``"pitfalls"`` for ``## Pitfalls`` (see ``PART_NAMES``).
+    Example: ``heading_parts("## 2. Adam by hand")`` gives ``[("2", "2. Adam by hand")]``."""
+    found = []
+    for heading in re.findall(r"^##\s+(.+?)\s*$", markdown, re.M):
+        numbered = re.match(r"(\d+)\.\s", heading)
+        if numbered:
+            found.append((str(int(numbered.group(1))), heading))
+        elif heading.lower() in PART_NAMES:
+            found.append((heading.lower(), heading))
+    return found
+
+
 def notebook_parts(path: Path) -> dict[str, str]:
     """The notebook's ``## N. Title`` sections and its ``## Pitfalls``/``## Summary``/``## Exercises``: key -> heading."""
     nb = nbformat.read(path, as_version=4)
     parts: dict[str, str] = {}
     for cell in nb.cells:
-        if cell.cell_type != "markdown":
-            continue
-        for heading in re.findall(r"^##\s+(.+?)\s*$", _source(cell), re.M):
-            numbered = re.match(r"(\d+)\.\s", heading)
-            if numbered:
-                parts.setdefault(numbered.group(1), heading)
-            elif heading.lower() in PART_NAMES:
-                parts.setdefault(heading.lower(), heading)
+        if cell.cell_type == "markdown":
+            for key, heading in heading_parts(_source(cell)):
+                parts.setdefault(key, heading)
     return parts
 
 

@@ -29,7 +29,7 @@ from urllib.parse import unquote, urlsplit
 
 import nbformat
 
-from .nav import NAV_MARK, ROOT, Plan, notebooks, read_entry, read_plan
+from .nav import NAV_MARK, ROOT, Plan, heading_parts, notebooks, read_entry, read_plan
 
 SLIDE_TYPES = ("slide", "subslide", "fragment", "-", "skip", "notes")
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -297,10 +297,8 @@ def _section_notes(cells: list, plan: Plan) -> list:
         if cell.cell_type != "markdown":
             continue
         said, skips = [], 0
-        for heading in re.findall(r"^##\s+(.+?)\s*$", cell.source, re.M):
-            number = re.match(r"(\d+)\.\s", heading)
-            key = str(int(number.group(1))) if number else heading.lower()
-            what = f"section {key}" if number else f"the {key}"
+        for key, _ in heading_parts(cell.source):
+            what = f"section {key}" if key.isdigit() else f"the {key}"
             if key in taught:
                 said.append(f"show {what}")
             elif key in skipped:
